@@ -6,3 +6,9 @@
 export * from './featurestore/define/index.ts';
 export { ERROR_CODES, LarderError, isLarderError, larderError } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
+export { defineConfig } from './featurestore/config.ts';
+export type { LarderConfig, ResolvedConfig } from './featurestore/config.ts';
+export { openStore, FeatureStore } from './featurestore/store.ts';
+export type { OpenStoreOptions } from './featurestore/store.ts';
+export type { DatasetRequest, RebuildResult } from './featurestore/datasets.ts';
+export type { PlanResult } from './featurestore/apply.ts';

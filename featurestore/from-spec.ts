@@ -1,0 +1,47 @@
+/**
+ * @module from-spec
+ * Rebuilds batch definitions (entities, file/SQL sources, feature views) from the JSON specs
+ * the registry keeps, so a dataset can be rebuilt with the definitions it was made with even
+ * after the code moved on. On-demand views cannot be rebuilt from text and are taken from code.
+ */
+import { larderError } from '../errors.ts';
+import {
+  entity, featureView, fileSource, sqlSource, type BatchSourceDef, type EntityDef, type FeatureViewDef,
+} from './define/definitions.ts';
+import { t, type DType, type DTypeSpec } from './define/dtypes.ts';
+import type { DefinitionSpec } from './define/spec.ts';
+
+export function dtypeFromSpec(spec: DTypeSpec): DType {
+  let dtype: DType = spec.kind === 'array' ? t.array(dtypeFromSpec(spec.element ?? { kind: 'float32' })) : t[spec.kind]() as DType;
+  if (spec.default !== undefined) dtype = dtype.default(spec.kind === 'timestamp' ? new Date(String(spec.default)) : spec.default);
+  if (spec.description !== undefined) dtype = dtype.describe(spec.description);
+  if (spec.expect !== undefined) dtype = dtype.expect(spec.expect);
+  return dtype;
+}
+
+function dtypes(fields: unknown): Record<string, DType> {
+  return Object.fromEntries(Object.entries(fields as Record<string, DTypeSpec>).map(([k, v]) => [k, dtypeFromSpec(v)]));
+}
+
+export function entityFromSpec(spec: DefinitionSpec): EntityDef {
+  return entity(spec.name, { joinKeys: dtypes(spec.joinKeys) });
+}
+
+export function sourceFromSpec(spec: DefinitionSpec): BatchSourceDef {
+  const timed = {
+    timestamp: String(spec.timestamp),
+    ...(typeof spec.createdTimestamp === 'string' ? { createdTimestamp: spec.createdTimestamp } : {}),
+  };
+  if (spec.type === 'file') {
+    return fileSource(spec.name, { path: String(spec.path), format: spec.format === 'csv' ? 'csv' : 'parquet', ...timed });
+  }
+  if (spec.type === 'sql') return sqlSource(spec.name, { query: String(spec.query), ...timed });
+  throw larderError('LARDER_E_REGISTRY_CORRUPT', { path: `source:${spec.name}`, reason: `source type ${String(spec.type)} has no batch form` });
+}
+
+export function viewFromSpec(spec: DefinitionSpec, source: BatchSourceDef, entities: readonly EntityDef[]): FeatureViewDef {
+  return featureView(spec.name, {
+    entities, source, features: dtypes(spec.features),
+    ...(typeof spec.ttl === 'string' ? { ttl: spec.ttl } : {}),
+  });
+}

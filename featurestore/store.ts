@@ -1,0 +1,114 @@
+/**
+ * @module store
+ * `openStore` and the `FeatureStore` facade: loads a project and hands each call to the part
+ * that owns it (registry, offline store, dataset writer). It holds no logic of its own.
+ */
+import { larderError } from '../errors.ts';
+import { openFileRegistry, type DatasetManifest, type DefinitionRegistry, type Plan } from '../registry/index.ts';
+import { applyProject, assertValidDefinitions, planProject, type PlanResult } from './apply.ts';
+import type { ResolvedConfig } from './config.ts';
+import type { DatasetContext } from './dataset-context.ts';
+import { rebuildDataset, writeDataset, type DatasetRequest, type RebuildResult } from './datasets.ts';
+import type { DefinitionIssue, ProjectDefinitions } from './define/project.ts';
+import { selectFeatures } from './define/selection.ts';
+import { loadProject } from './load.ts';
+import type { OfflineStore, RetrievalJob } from './offline/store.ts';
+
+export interface OpenStoreOptions {
+  /** The project folder, holding `larder.config.ts`. Defaults to the current directory. */
+  readonly dir?: string;
+}
+
+/** The Larder TypeScript API for one project. Close it when done. */
+export class FeatureStore {
+  readonly config: ResolvedConfig;
+  readonly project: ProjectDefinitions;
+  /** Problems found in the definitions when the project was loaded. */
+  readonly issues: readonly DefinitionIssue[];
+  readonly registry: DefinitionRegistry;
+  readonly offline: OfflineStore;
+  readonly modules: readonly string[];
+
+  constructor(parts: {
+    config: ResolvedConfig; project: ProjectDefinitions; issues: readonly DefinitionIssue[];
+    registry: DefinitionRegistry; offline: OfflineStore; modules: readonly string[];
+  }) {
+    this.config = parts.config;
+    this.project = parts.project;
+    this.issues = parts.issues;
+    this.registry = parts.registry;
+    this.offline = parts.offline;
+    this.modules = parts.modules;
+  }
+
+  /** What `apply` would change, with every problem in definitions and source schemas. */
+  plan(): Promise<PlanResult> {
+    return planProject(this.project, this.issues, this.registry, this.offline);
+  }
+
+  /** Checks definitions and sources and records them in the registry; returns the plan applied. */
+  apply(options: { signal?: AbortSignal } = {}): Promise<Plan> {
+    return applyProject(this.project, this.issues, this.registry, this.offline, options.signal);
+  }
+
+  /**
+   * A point-in-time-correct training frame for the entity rows.
+   * @example await store.getHistoricalFeatures({ entities: 'entities.parquet', service: 'delay_model' }).toArrow();
+   */
+  getHistoricalFeatures(request: DatasetRequest): RetrievalJob {
+    assertValidDefinitions(this.issues);
+    const selection = selectFeatures(this.project, {
+      ...(request.features === undefined ? {} : { features: request.features }),
+      ...(request.service === undefined ? {} : { service: request.service }),
+      fullFeatureNames: request.fullFeatureNames ?? false,
+    });
+    return this.offline.getHistoricalFeatures({
+      project: this.project, selection, entities: request.entities,
+      timestampColumn: request.timestampColumn ?? this.config.entityTimestampColumn,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    });
+  }
+
+  /** Writes a dataset to Parquet and records its manifest (views must be applied). */
+  writeDataset(request: DatasetRequest, out: string): Promise<DatasetManifest> {
+    assertValidDefinitions(this.issues);
+    return writeDataset(this.datasetContext(), request, out);
+  }
+
+  /** Rebuilds a recorded dataset into `out` and says whether its content is identical. */
+  rebuildDataset(id: string, out: string, options: { signal?: AbortSignal } = {}): Promise<RebuildResult> {
+    return rebuildDataset(this.datasetContext(), id, out, options.signal);
+  }
+
+  async close(): Promise<void> {
+    await this.offline.close();
+  }
+
+  private datasetContext(): DatasetContext {
+    return {
+      dir: this.config.dir, project: this.project, registry: this.registry, registryDir: this.config.registry.path,
+      offline: this.offline, timestampColumn: this.config.entityTimestampColumn,
+    };
+  }
+}
+
+/**
+ * Opens the project in `dir`: loads its config and feature modules and connects the stores.
+ * @example const store = await openStore({ dir: 'fixtures/example' }); await store.apply();
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<FeatureStore> {
+  const loaded = await loadProject(options.dir ?? process.cwd());
+  const { config } = loaded;
+  const registry = openFileRegistry({ dir: config.registry.path, project: config.project });
+  // Loaded here, not at import: feature modules import `larder` and must not pull in DuckDB.
+  const { createDuckDBOfflineStore } = await import('./offline/duckdb-store.ts');
+  const offline = await createDuckDBOfflineStore({
+    path: config.offline.path,
+    projectDir: config.dir,
+    ...(config.offline.memoryLimit === undefined ? {} : { memoryLimit: config.offline.memoryLimit }),
+    ...(config.offline.threads === undefined ? {} : { threads: config.offline.threads }),
+  }).catch((cause: unknown) => {
+    throw cause instanceof Error && 'code' in cause ? cause : larderError('LARDER_E_IO', { path: config.offline.path, reason: String(cause) }, { cause });
+  });
+  return new FeatureStore({ ...loaded, project: loaded.project, issues: loaded.issues, registry, offline, modules: loaded.modules });
+}
