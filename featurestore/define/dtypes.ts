@@ -49,7 +49,19 @@ type Fields = {
   expectations?: Expectations;
 };
 
+/** Copies what a caller handed in, so later edits to their arrays or objects cannot reach a dtype. */
+function frozenCopy<V>(value: V): V {
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as V;
+  if (value instanceof Date) return new Date(value.getTime()) as V;
+  if (typeof value === 'object' && value !== null) {
+    return Object.freeze(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, frozenCopy(v)]))) as V;
+  }
+  return value;
+}
+
 function make<T>(fields: Fields): DType<T> {
+  if (fields.defaultValue !== undefined) fields = { ...fields, defaultValue: frozenCopy(fields.defaultValue) };
+  if (fields.expectations !== undefined) fields = { ...fields, expectations: frozenCopy(fields.expectations) };
   const dtype: DType<T> = {
     ...fields,
     default: (value: T) => make<T>({ ...fields, defaultValue: value }),
