@@ -7,6 +7,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000
  * @example parseDuration('2d') // 172800000
  */
 export function parseDuration(value: string): number {
+  // Definitions may come from plain JavaScript, where `ttl: 3600` type-checks nothing.
+  if (typeof value !== 'string') throw larderError('LARDER_E_INVALID_DURATION', { value: String(value) });
   const text = value.trim();
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
   let total = 0;
@@ -24,6 +26,8 @@ export function parseDuration(value: string): number {
 
 /** The shortest exact form of a duration in milliseconds, e.g. 172800000 → `2d`. */
 export function formatDuration(ms: number): string {
+  // Only whole, non-negative milliseconds have an exact form; anything else would print wrong.
+  if (!Number.isSafeInteger(ms) || ms < 0) throw larderError('LARDER_E_INVALID_DURATION', { value: String(ms) });
   if (ms === 0) return '0s';
   const order = ['w', 'd', 'h', 'm', 's', 'ms'] as const;
   let rest = ms;
