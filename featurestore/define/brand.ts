@@ -6,6 +6,7 @@
 export const BRAND: unique symbol = Symbol.for('larder.definition') as never;
 
 export type DefinitionKind = 'entity' | 'source' | 'featureView' | 'onDemandView' | 'featureService';
+const KINDS: ReadonlySet<unknown> = new Set<DefinitionKind>(['entity', 'source', 'featureView', 'onDemandView', 'featureService']);
 
 export interface Branded<K extends DefinitionKind> {
   readonly [BRAND]: K;
@@ -22,7 +23,8 @@ export function brand<K extends DefinitionKind, T extends { kind: K }>(kind: K, 
 export function isDefinition(value: unknown, kind?: DefinitionKind): value is Branded<DefinitionKind> {
   if (typeof value !== 'object' || value === null) return false;
   const found = (value as Record<symbol, unknown>)[BRAND];
-  return typeof found === 'string' && (kind === undefined || found === kind);
+  // A brand from an unknown kind (a newer larder, a stray symbol) is not something we can build.
+  return KINDS.has(found) && (kind === undefined || found === kind);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -79,7 +79,8 @@ export type OnDemandRow<I extends readonly OnDemandInput[]> = UnionToIntersectio
 export interface OnDemandViewDef<F extends DTypes = DTypes, I extends readonly OnDemandInput[] = readonly OnDemandInput[]> extends Branded<'onDemandView'> {
   readonly inputs: I;
   readonly features: F;
-  readonly compute: (row: OnDemandRow<I>) => Partial<InferFields<F>>;
+  /** Returns every feature (null where there is no value). */
+  readonly compute: (row: OnDemandRow<I>) => InferFields<F>;
   readonly description?: string;
   select<N extends keyof F & string>(...names: N[]): FeatureViewProjection<N>;
   readonly $inferRow: InferFields<F>;
@@ -146,8 +147,11 @@ export function requestSource<S extends DTypes>(name: string, options: { schema:
   })) as RequestSourceDef<S>;
 }
 
-function selector(this: FeatureViewDef | OnDemandViewDef, ...names: string[]): FeatureViewProjection {
-  return Object.freeze({ kind: 'projection' as const, view: this, features: Object.freeze([...names]) });
+/** Adds `select` bound to the view itself, so `const { select } = view` works too. */
+function addSelect(view: object): void {
+  const select = (...names: string[]): FeatureViewProjection =>
+    Object.freeze({ kind: 'projection' as const, view: view as FeatureViewDef, features: Object.freeze([...names]) });
+  Object.defineProperty(view, 'select', { value: select, enumerable: false });
 }
 
 /**
@@ -161,7 +165,7 @@ export function featureView<F extends DTypes, const E extends readonly (EntityDe
     kind: 'featureView' as const, name, entities: options.entities, source: options.source, ttl: options.ttl,
     features: options.features, description: options.description, tags: options.tags,
   });
-  Object.defineProperty(def, 'select', { value: selector, enumerable: false });
+  addSelect(def);
   return brand('featureView', def) as unknown as FeatureViewDef<F, E>;
 }
 
@@ -170,13 +174,13 @@ export function featureView<F extends DTypes, const E extends readonly (EntityDe
  * the same function runs offline on every dataset row and online at read time.
  */
 export function onDemandView<F extends DTypes, const I extends readonly OnDemandInput[]>(name: string, options: {
-  inputs: I; features: F; compute: (row: OnDemandRow<I>) => Partial<InferFields<F>>; description?: string;
+  inputs: I; features: F; compute: (row: OnDemandRow<I>) => InferFields<F>; description?: string;
 }): OnDemandViewDef<F, I> {
   const def = optional({
     kind: 'onDemandView' as const, name, inputs: options.inputs, features: options.features,
     compute: options.compute, description: options.description,
   });
-  Object.defineProperty(def, 'select', { value: selector, enumerable: false });
+  addSelect(def);
   return brand('onDemandView', def) as unknown as OnDemandViewDef<F, I>;
 }
 
