@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   LARDER_E_SOURCE_UNREADABLE: { status: 422, message: 'Source {source} could not be read: {reason}' },
   LARDER_E_REGISTRY_LOCKED: { status: 409, message: 'Another apply holds the registry lock {lock} (pid {pid}, since {since}); try again when it finishes' },
   LARDER_E_REGISTRY_CORRUPT: { status: 500, message: 'Registry file {path} is corrupt: {reason}' },
+  LARDER_E_REGISTRY_STALE_PLAN: { status: 409, message: 'The registry moved from serial {expected} to {actual} since the plan was made; plan again' },
+  LARDER_E_REGISTRY_PROJECT_MISMATCH: { status: 409, message: 'Registry {path} belongs to project {found}, not {project}' },
   LARDER_E_NOT_APPLIED: { status: 409, message: '{what} is not applied to the registry: run `larder apply` first' },
   LARDER_E_UNKNOWN_FEATURE: { status: 404, message: 'Unknown feature {ref}' },
   LARDER_E_UNKNOWN_VIEW: { status: 404, message: 'Unknown feature view {name}' },
