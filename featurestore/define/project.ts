@@ -73,9 +73,10 @@ export function buildProject(definitions: readonly AnyDefinition[]): ProjectResu
     }
   };
   const register = <D extends AnyDefinition>(map: Map<string, D>, def: D, label: string): void => {
-    checkName(def.name, `${def.kind}:${def.name}`, label);
     const existing = map.get(def.name);
-    if (existing && existing !== def) {
+    if (existing === def) return; // listed twice: one definition, reported once
+    checkName(def.name, `${def.kind}:${def.name}`, label);
+    if (existing) {
       error('duplicate_name', `${def.kind}:${def.name}`, `two different ${label}s are named ${def.name}`);
       return;
     }
@@ -98,9 +99,9 @@ export function buildProject(definitions: readonly AnyDefinition[]): ProjectResu
   }
 
   for (const entity of entities.values()) checkEntity(entity, error, checkName);
-  for (const source of sources.values()) checkSource(source, error);
+  for (const source of sources.values()) checkSource(source, error, checkName);
   for (const view of views.values()) checkView(view, entities, error, checkName);
-  for (const view of onDemandViews.values()) checkOnDemand(view, views, error, checkName);
+  for (const view of onDemandViews.values()) checkOnDemand(view, views, sources, error, checkName);
   for (const service of services.values()) checkService(service, views, onDemandViews, error);
 
   return { project: { entities, sources, views, onDemandViews, services }, issues };
@@ -108,6 +109,11 @@ export function buildProject(definitions: readonly AnyDefinition[]): ProjectResu
 
 type Report = (code: string, path: string, message: string) => void;
 type NameCheck = (name: unknown, path: string, what: string) => void;
+
+/** Lists from plain JavaScript may be anything; iterate only real arrays. */
+function listOf<T>(value: readonly T[] | undefined): readonly T[] {
+  return Array.isArray(value) ? value : [];
+}
 
 function checkEntity(entity: EntityDef, error: Report, checkName: NameCheck): void {
   const path = `entity:${entity.name}`;
@@ -122,11 +128,12 @@ function checkEntity(entity: EntityDef, error: Report, checkName: NameCheck): vo
   }
 }
 
-function checkSource(source: SourceDef, error: Report): void {
+function checkSource(source: SourceDef, error: Report, checkName: NameCheck): void {
   const path = `source:${source.name}`;
   if (source.type === 'request') {
     if (Object.keys(source.schema ?? {}).length === 0) error('empty_schema', path, `request source ${source.name} declares no fields`);
     for (const [field, dtype] of Object.entries(source.schema ?? {})) {
+      checkName(field, `${path}.schema.${field}`, 'request field');
       if (!isDType(dtype)) error('bad_dtype', `${path}.schema.${field}`, `field ${field} needs a dtype such as t.timestamp()`);
     }
     return;
@@ -159,6 +166,47 @@ function checkFeatures(features: Record<string, DType> | undefined, path: string
   for (const [name, dtype] of entries) {
     checkName(name, `${path}.features.${name}`, 'feature');
     if (!isDType(dtype)) error('bad_dtype', `${path}.features.${name}`, `feature ${name} needs a dtype such as t.float64()`);
+    else checkDType(dtype, `${path}.features.${name}`, error);
+  }
+}
+
+const DEFAULT_OK: Record<string, (v: unknown) => boolean> = {
+  int64: (v) => Number.isSafeInteger(v),
+  int32: (v) => Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31,
+  float64: (v) => typeof v === 'number',
+  float32: (v) => typeof v === 'number',
+  string: (v) => typeof v === 'string',
+  bool: (v) => typeof v === 'boolean',
+  timestamp: (v) => v instanceof Date && !Number.isNaN(v.getTime()),
+};
+
+function defaultFits(dtype: DType, value: unknown): boolean {
+  if (dtype.kind !== 'array') return DEFAULT_OK[dtype.kind]?.(value) ?? false;
+  return Array.isArray(value) && value.every((v) => (dtype.element ? defaultFits(dtype.element, v) : true));
+}
+
+/** What TypeScript cannot see: an int64 default of 1.5, min above max, a regex that does not compile. */
+function checkDType(dtype: DType, path: string, error: Report): void {
+  if (dtype.defaultValue !== undefined && !defaultFits(dtype, dtype.defaultValue)) {
+    error('bad_default', path, `default ${JSON.stringify(dtype.defaultValue)} is not a ${dtype.kind} value`);
+  }
+  const rules = dtype.expectations;
+  if (rules === undefined) return;
+  const { min, max, maxNullRate, regex, oneOf } = rules;
+  for (const [key, value] of [['min', min], ['max', max]] as const) {
+    if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value))) error('bad_expectation', path, `expect.${key} must be a number`);
+  }
+  if (typeof min === 'number' && typeof max === 'number' && min > max) error('bad_expectation', path, `expect.min ${min} is above expect.max ${max}`);
+  if (maxNullRate !== undefined && !(typeof maxNullRate === 'number' && maxNullRate >= 0 && maxNullRate <= 1)) {
+    error('bad_expectation', path, `expect.maxNullRate must be between 0 and 1, not ${String(maxNullRate)}`);
+  }
+  if (oneOf !== undefined && (!Array.isArray(oneOf) || oneOf.length === 0)) error('bad_expectation', path, 'expect.oneOf must list at least one value');
+  if (regex !== undefined) {
+    try {
+      new RegExp(regex, 'u');
+    } catch (e) {
+      error('bad_expectation', path, `expect.regex does not compile: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -167,9 +215,13 @@ function checkView(view: FeatureViewDef, entities: ReadonlyMap<string, EntityDef
   checkFeatures(view.features, path, error, checkName);
   if (!Array.isArray(view.entities) || view.entities.length === 0) error('no_entities', path, `feature view ${view.name} needs at least one entity`);
   const keyOwner = new Map<string, string>();
-  for (const e of view.entities ?? []) {
-    const resolved = typeof e === 'string' ? entities.get(e) : e;
-    if (!resolved) { error('unknown_entity', `${path}.entities`, `feature view ${view.name} refers to unknown entity ${String(e)}`); continue; }
+  for (const e of listOf(view.entities)) {
+    const resolved = typeof e === 'string' ? entities.get(e) : isDefinition(e, 'entity') ? e : undefined;
+    if (!resolved) {
+      const what = typeof e === 'string' ? e : String((e as { name?: unknown } | null)?.name ?? e);
+      error('unknown_entity', `${path}.entities`, `feature view ${view.name} refers to unknown entity ${what}`);
+      continue;
+    }
     for (const key of Object.keys(resolved.joinKeys ?? {})) {
       const other = keyOwner.get(key);
       if (other !== undefined) error('join_key_clash', `${path}.entities`, `entities ${other} and ${resolved.name} both use join key ${key}`);
@@ -196,14 +248,29 @@ function checkView(view: FeatureViewDef, entities: ReadonlyMap<string, EntityDef
   }
 }
 
-function checkOnDemand(view: OnDemandViewDef, views: ReadonlyMap<string, FeatureViewDef>, error: Report, checkName: NameCheck): void {
+function checkOnDemand(
+  view: OnDemandViewDef, views: ReadonlyMap<string, FeatureViewDef>, sources: ReadonlyMap<string, SourceDef>,
+  error: Report, checkName: NameCheck,
+): void {
   const path = `onDemandView:${view.name}`;
   checkFeatures(view.features, path, error, checkName);
   if (typeof view.compute !== 'function') error('no_compute', path, `on-demand view ${view.name} needs a compute function`);
   if (!Array.isArray(view.inputs) || view.inputs.length === 0) error('no_inputs', path, `on-demand view ${view.name} needs at least one input`);
-  for (const input of view.inputs ?? []) {
-    const ok = (input?.kind === 'source' && input.type === 'request') || (input?.kind === 'featureView' && views.get(input.name) === input);
-    if (!ok) error('bad_input', `${path}.inputs`, `on-demand view ${view.name} takes request sources and feature views as inputs, not ${String(input?.name ?? input)}`);
+  // compute gets one flat row, so two inputs offering the same field name would hide one another.
+  const fieldOwner = new Map<string, string>();
+  for (const input of listOf(view.inputs)) {
+    const ok = (input?.kind === 'source' && input.type === 'request' && sources.get(input.name) === input) ||
+      (input?.kind === 'featureView' && views.get(input.name) === input);
+    if (!ok) {
+      error('bad_input', `${path}.inputs`, `on-demand view ${view.name} takes request sources and feature views as inputs, not ${String(input?.name ?? input)}`);
+      continue;
+    }
+    const label = `${input.kind === 'source' ? 'request source' : 'feature view'} ${input.name}`;
+    for (const field of Object.keys((input.kind === 'source' ? input.schema : input.features) ?? {})) {
+      const other = fieldOwner.get(field);
+      if (other !== undefined) error('input_field_clash', `${path}.inputs`, `${other} and ${label} both give compute a field ${field}`);
+      fieldOwner.set(field, label);
+    }
   }
 }
 
@@ -213,16 +280,26 @@ function checkService(
 ): void {
   const path = `featureService:${service.name}`;
   if (!Array.isArray(service.features) || service.features.length === 0) error('no_features', path, `feature service ${service.name} lists no features`);
-  for (const item of service.features ?? []) {
+  for (const item of listOf(service.features)) {
     let viewName: string;
     let names: readonly string[];
     if (typeof item === 'string') {
-      const [v, f] = item.split(':');
-      viewName = v ?? '';
-      names = f === undefined ? [] : [f];
+      // Split at the first colon, as selectFeatures does.
+      const colon = item.indexOf(':');
+      viewName = colon < 0 ? item : item.slice(0, colon);
+      names = colon < 0 ? [] : [item.slice(colon + 1)];
+    } else if (
+      typeof item !== 'object' || item === null ||
+      (item.kind !== 'projection' && !isDefinition(item, 'featureView') && !isDefinition(item, 'onDemandView'))
+    ) {
+      const odd = item as unknown as { kind?: unknown; name?: unknown } | null;
+      const what = typeof odd === 'object' && odd !== null ? `${String(odd.kind)} ${String(odd.name)}` : String(odd);
+      error('bad_feature_ref', `${path}.features`, `feature service ${service.name} lists ${what}: use a view, view.select(...) or 'view:feature'`);
+      continue;
     } else if (item.kind === 'projection') {
-      viewName = item.view.name;
-      names = item.features;
+      viewName = item.view?.name;
+      names = listOf(item.features);
+      if (names.length === 0) error('no_features', `${path}.features`, `feature service ${service.name} selects no features of ${viewName}`);
     } else {
       viewName = item.name;
       names = [];
