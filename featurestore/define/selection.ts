@@ -34,32 +34,41 @@ export interface SelectionRequest {
   readonly fullFeatureNames?: boolean;
 }
 
-function refsOf(item: ServiceItem, project: ProjectDefinitions): { view: FeatureViewDef | OnDemandViewDef; features: readonly string[] }[] {
+type AnyView = FeatureViewDef | OnDemandViewDef;
+
+/** The project's view of that name: the one the request reads, even if `item` holds an older object. */
+function viewNamed(name: string, project: ProjectDefinitions): AnyView {
+  const view = project.views.get(name) ?? project.onDemandViews.get(name);
+  if (!view) throw larderError('LARDER_E_UNKNOWN_VIEW', { name });
+  return view;
+}
+
+function refsOf(item: ServiceItem, project: ProjectDefinitions): { view: AnyView; features: readonly string[] } {
   if (typeof item === 'string') {
     const colon = item.indexOf(':');
-    const viewName = colon < 0 ? item : item.slice(0, colon);
-    const view = project.views.get(viewName) ?? project.onDemandViews.get(viewName);
-    if (!view) {
-      if (colon < 0) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: `${JSON.stringify(item)} (write view:feature)` });
-      throw larderError('LARDER_E_UNKNOWN_VIEW', { name: viewName });
+    if (colon < 0) {
+      // A bare name is a whole view; when it is not one, the likelier slip is a feature without its view.
+      const view = project.views.get(item) ?? project.onDemandViews.get(item);
+      if (!view) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: `${JSON.stringify(item)} (write view:feature)` });
+      return { view, features: Object.keys(view.features) };
     }
-    if (colon < 0) return [{ view, features: Object.keys(view.features) }];
+    const view = viewNamed(item.slice(0, colon), project);
     const feature = item.slice(colon + 1);
     if (!Object.hasOwn(view.features, feature)) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: item });
-    return [{ view, features: [feature] }];
+    return { view, features: [feature] };
   }
-  if (item.kind === 'projection') {
-    return refsOf(item.view.name, project).map(({ view }) => {
-      for (const f of item.features) if (!Object.hasOwn(view.features, f)) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: `${view.name}:${f}` });
-      return { view, features: item.features };
-    });
-  }
-  return refsOf(item.name, project);
+  const view = viewNamed(item.kind === 'projection' ? item.view.name : item.name, project);
+  if (item.kind !== 'projection') return { view, features: Object.keys(view.features) };
+  for (const f of item.features) if (!Object.hasOwn(view.features, f)) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: `${view.name}:${f}` });
+  return { view, features: item.features };
 }
 
 /** Resolves a request's features against the project. Throws `LARDER_E_UNKNOWN_*` or `LARDER_E_FEATURE_NAME_CLASH`. */
 export function selectFeatures(project: ProjectDefinitions, request: SelectionRequest): FeatureSelection {
   let items: readonly (ServiceItem | string)[];
+  if (request.service !== undefined && request.features !== undefined && request.features.length > 0) {
+    throw larderError('LARDER_E_INVALID_REQUEST', { reason: 'name a feature service or a list of features, not both' });
+  }
   if (request.service !== undefined) {
     const service = project.services.get(request.service);
     if (!service) throw larderError('LARDER_E_UNKNOWN_SERVICE', { name: request.service });
@@ -74,17 +83,16 @@ export function selectFeatures(project: ProjectDefinitions, request: SelectionRe
   const byColumn = new Map<string, string>();
   const seenRefs = new Set<string>();
   for (const item of items) {
-    for (const { view, features } of refsOf(item, project)) {
-      for (const feature of features) {
-        const ref = `${view.name}:${feature}`;
-        if (seenRefs.has(ref)) continue;
-        seenRefs.add(ref);
-        const column = full ? `${view.name}__${feature}` : feature;
-        const first = byColumn.get(column);
-        if (first !== undefined) throw larderError('LARDER_E_FEATURE_NAME_CLASH', { column, first, second: ref });
-        byColumn.set(column, ref);
-        columns.push({ ref, view: view.name, feature, column, dtype: view.features[feature] as DType });
-      }
+    const { view, features } = refsOf(item, project);
+    for (const feature of features) {
+      const ref = `${view.name}:${feature}`;
+      if (seenRefs.has(ref)) continue;
+      seenRefs.add(ref);
+      const column = full ? `${view.name}__${feature}` : feature;
+      const first = byColumn.get(column);
+      if (first !== undefined) throw larderError('LARDER_E_FEATURE_NAME_CLASH', { column, first, second: ref });
+      byColumn.set(column, ref);
+      columns.push({ ref, view: view.name, feature, column, dtype: view.features[feature] as DType });
     }
   }
 
@@ -101,7 +109,13 @@ export function selectFeatures(project: ProjectDefinitions, request: SelectionRe
     const odfv = project.onDemandViews.get(col.view);
     if (odfv && !onDemand.includes(odfv)) {
       onDemand.push(odfv);
-      for (const input of odfv.inputs) if (input.kind === 'featureView') need(input, Object.keys(input.features));
+      // By name: a rebuilt project swaps in recorded views that the inputs' objects may predate.
+      for (const input of odfv.inputs) {
+        if (input.kind !== 'featureView') continue;
+        const view = project.views.get(input.name);
+        if (!view) throw larderError('LARDER_E_UNKNOWN_VIEW', { name: input.name });
+        need(view, Object.keys(view.features));
+      }
     }
   }
   const views = [...needed].map(([name, features]) => {
