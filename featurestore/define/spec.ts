@@ -3,6 +3,10 @@
  * Plain-JSON forms of definitions, as the registry stores and hashes them. References to other
  * definitions are by name; an on-demand view's compute function is kept as its source text so
  * that editing it changes the view's hash and version.
+ *
+ * `canonicalJson` sorts object keys, so where order means something (a view's features are its
+ * output columns in that order; an entity's keys are encoded in that order) a spec also lists
+ * the names in an array: reordering is then a change, and a spec read back keeps the order.
  */
 import type { AnyDefinition, ServiceItem } from './definitions.ts';
 import { dtypeSpec, type DType, type DTypeSpec } from './dtypes.ts';
@@ -26,7 +30,7 @@ export function specOf(def: AnyDefinition): DefinitionSpec {
   const describe = 'description' in def && def.description !== undefined ? { description: def.description } : {};
   switch (def.kind) {
     case 'entity':
-      return { ...base, joinKeys: dtypes(def.joinKeys), ...describe };
+      return { ...base, joinKeys: dtypes(def.joinKeys), joinKeyOrder: Object.keys(def.joinKeys), ...describe };
     case 'source':
       if (def.type === 'request') return { ...base, type: 'request', schema: dtypes(def.schema), ...describe };
       return {
@@ -43,6 +47,7 @@ export function specOf(def: AnyDefinition): DefinitionSpec {
         source: def.source.name,
         ...(def.ttl === undefined ? {} : { ttl: def.ttl, ttlMs: parseDuration(def.ttl) }),
         features: dtypes(def.features),
+        featureOrder: Object.keys(def.features),
         ...(def.tags === undefined ? {} : { tags: def.tags }),
         ...describe,
       };
@@ -51,6 +56,7 @@ export function specOf(def: AnyDefinition): DefinitionSpec {
         ...base,
         inputs: def.inputs.map((i) => `${i.kind === 'source' ? 'source' : 'featureView'}:${i.name}`),
         features: dtypes(def.features),
+        featureOrder: Object.keys(def.features),
         compute: def.compute.toString(),
         ...describe,
       };
