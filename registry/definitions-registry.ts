@@ -120,7 +120,7 @@ class FileDefinitionRegistry implements DefinitionRegistry {
     return computePlan({ ...state, versions: versionsOf(history.entries) }, specs);
   }
 
-  apply(specs: readonly DefinitionSpec[], options: ApplyOptions = {}): Promise<Plan> {
+  async apply(specs: readonly DefinitionSpec[], options: ApplyOptions = {}): Promise<Plan> {
     const { signal, expectedSerial } = options;
     abortIfNeeded(signal);
     return this.#lock.run(async () => {

@@ -94,20 +94,27 @@ async function isStale(path: string, text: string, holder: LockHolder | undefine
   }
 }
 
+/** Creates the takeover guard; false when another process is taking over right now. */
+async function createGuard(guard: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      await (await open(guard, 'wx')).close();
+      return true;
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw ioError(guard, error);
+    }
+    // A guard left by a crash mid-takeover must not block the registry for ever.
+    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age <= UNREADABLE_STALE_MS) return false;
+    await unlink(guard).catch(() => undefined);
+  }
+  return false;
+}
+
 /** Replaces a stale lock whose content is `observed`, unless someone else changed it meanwhile. */
 async function takeOver(path: string, observed: string): Promise<HeldLock | undefined> {
   const guard = `${path}.takeover`;
-  let guardHandle;
-  try {
-    guardHandle = await open(guard, 'wx');
-    await guardHandle.close();
-  } catch (error) {
-    if (!isErrno(error, 'EEXIST')) throw ioError(guard, error);
-    // A takeover guard left by a crash mid-takeover must not block the registry for ever.
-    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > UNREADABLE_STALE_MS) await unlink(guard).catch(() => undefined);
-    return undefined;
-  }
+  if (!(await createGuard(guard))) return undefined;
   try {
     if ((await readTextIfExists(path)) !== observed) return undefined;
     await unlink(path).catch((error: unknown) => {

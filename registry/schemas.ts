@@ -52,11 +52,12 @@ export const manifestSchema = z.looseObject({
   id: z.string().min(1),
   createdAt: z.string(),
   request: z.unknown(),
-  views: z.array(z.object({ name: z.string(), version: z.int(), hash: z.string() })),
+  views: z.array(z.looseObject({ kind: z.string().optional(), name: z.string(), version: z.int(), hash: z.string() })),
   sources: z.array(z.unknown()),
   rows: z.number().int().nonnegative(),
   contentHash: z.string(),
   output: z.looseObject({ path: z.string(), format: z.literal('parquet'), bytes: z.number(), sha256: z.string().optional() }),
+  columns: z.array(z.looseObject({ name: z.string() })).optional(),
   profile: z.unknown().optional(),
 });
 

@@ -74,11 +74,14 @@ export interface DatasetManifest {
   id: string;
   createdAt: string;
   request: unknown;
-  views: { name: string; version: number; hash: string }[];
+  /** The applied objects the dataset read, at the versions it read them; `kind` tells views from entities and sources. */
+  views: { kind?: string; name: string; version: number; hash: string }[];
   sources: unknown[];
   rows: number;
   contentHash: string;
   output: { path: string; format: 'parquet'; bytes: number; sha256?: string };
+  /** The output's feature columns, as the dataset writer records them. */
+  columns?: { name: string; ref?: string; dtype?: string }[];
   profile?: unknown;
 }
 
