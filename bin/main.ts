@@ -2,27 +2,14 @@
  * @module main
  * The `larder` CLI: parses the command line, runs one command and maps failures to exit codes.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
-import { EXIT, exitCodeOf, processIo, reportError, usageError, type Io } from './output.ts';
-
-export interface CommandContext {
-  readonly io: Io;
-  readonly projectDir: string;
-  readonly values: Record<string, string | boolean | string[] | undefined>;
-  readonly positionals: readonly string[];
-}
-
-interface Command {
-  readonly summary: string;
-  readonly usage: string;
-  readonly options: NonNullable<ParseArgsConfig['options']>;
-  readonly run: (ctx: CommandContext) => Promise<number>;
-}
+import { EXIT, exitCodeOf, processIo, reportError, usageError } from './output.ts';
 
 const GLOBAL_OPTIONS = {
   project: { type: 'string', short: 'p' },

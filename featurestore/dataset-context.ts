@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { DefinitionRegistry } from '../registry/index.ts';
 import type { ProjectDefinitions } from './define/project.ts';
-import { canonicalJson } from './define/spec.ts';
 import type { OfflineStore } from './offline/store.ts';
 
 export interface DatasetContext {
@@ -16,10 +15,6 @@ export interface DatasetContext {
   readonly registryDir: string;
   readonly offline: OfflineStore;
   readonly timestampColumn: string;
-}
-
-export function specHash(spec: unknown): string {
-  return createHash('sha256').update(canonicalJson(spec)).digest('hex');
 }
 
 export async function sha256File(file: string): Promise<string> {

@@ -8,13 +8,13 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { larderError } from '../errors.ts';
-import { newDatasetId, type DatasetManifest } from '../registry/index.ts';
+import { hashSpec, newDatasetId, type DatasetManifest } from '../registry/index.ts';
 import type { FeatureViewDef, OnDemandViewDef } from './define/definitions.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import { selectFeatures, type FeatureSelection } from './define/selection.ts';
 import { canonicalJson, specOf } from './define/spec.ts';
 import type { EntityInput, SourceFingerprint } from './offline/store.ts';
-import { sha256File, specHash, type DatasetContext } from './dataset-context.ts';
+import { sha256File, type DatasetContext } from './dataset-context.ts';
 import { rebuildProject } from './rebuild-project.ts';
 
 export interface DatasetRequest {
@@ -65,7 +65,7 @@ async function appliedObjects(ctx: DatasetContext, selection: FeatureSelection):
   const out: DatasetManifest['views'] = [];
   for (const def of defs) {
     const spec = specOf(def);
-    const hash = specHash(spec);
+    const hash = hashSpec(spec);
     const applied = await ctx.registry.object(def.kind, def.name);
     if (!applied || applied.hash !== hash) {
       const what = `${def.kind} ${def.name}${applied ? ' (changed since the last apply)' : ''}`;

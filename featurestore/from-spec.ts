@@ -19,12 +19,15 @@ export function dtypeFromSpec(spec: DTypeSpec): DType {
   return dtype;
 }
 
-function dtypes(fields: unknown): Record<string, DType> {
-  return Object.fromEntries(Object.entries(fields as Record<string, DTypeSpec>).map(([k, v]) => [k, dtypeFromSpec(v)]));
+/** Fields in their declared order (`order`), which the registry's sorted JSON would lose. */
+function dtypes(fields: unknown, order: unknown): Record<string, DType> {
+  const specs = fields as Record<string, DTypeSpec>;
+  const names = Array.isArray(order) ? (order as string[]) : Object.keys(specs);
+  return Object.fromEntries(names.map((k) => [k, dtypeFromSpec(specs[k] as DTypeSpec)]));
 }
 
 export function entityFromSpec(spec: DefinitionSpec): EntityDef {
-  return entity(spec.name, { joinKeys: dtypes(spec.joinKeys) });
+  return entity(spec.name, { joinKeys: dtypes(spec.joinKeys, spec.joinKeyOrder) });
 }
 
 export function sourceFromSpec(spec: DefinitionSpec): BatchSourceDef {
@@ -41,7 +44,7 @@ export function sourceFromSpec(spec: DefinitionSpec): BatchSourceDef {
 
 export function viewFromSpec(spec: DefinitionSpec, source: BatchSourceDef, entities: readonly EntityDef[]): FeatureViewDef {
   return featureView(spec.name, {
-    entities, source, features: dtypes(spec.features),
+    entities, source, features: dtypes(spec.features, spec.featureOrder),
     ...(typeof spec.ttl === 'string' ? { ttl: spec.ttl } : {}),
   });
 }

@@ -5,11 +5,11 @@
  * (only when their code is unchanged).
  */
 import { larderError } from '../errors.ts';
-import type { DatasetManifest } from '../registry/index.ts';
+import { hashSpec, type DatasetManifest } from '../registry/index.ts';
 import type { EntityDef, FeatureViewDef, OnDemandViewDef, SourceDef } from './define/definitions.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import { specOf } from './define/spec.ts';
-import { specHash, type DatasetContext } from './dataset-context.ts';
+import type { DatasetContext } from './dataset-context.ts';
 import { entityFromSpec, sourceFromSpec, viewFromSpec } from './from-spec.ts';
 
 export async function rebuildProject(ctx: DatasetContext, manifest: DatasetManifest): Promise<ProjectDefinitions> {
@@ -43,7 +43,7 @@ export async function rebuildProject(ctx: DatasetContext, manifest: DatasetManif
   }
   for (const r of recorded.filter((x) => x.kind === 'onDemandView')) {
     const current = ctx.project.onDemandViews.get(r.name);
-    if (!current || specHash(specOf(current)) !== r.hash) {
+    if (!current || hashSpec(specOf(current)) !== r.hash) {
       throw larderError('LARDER_E_REBUILD_MISMATCH', { id: manifest.id, reason: `on-demand view ${r.name} changed since the dataset was built; its code cannot be restored` });
     }
     // Inputs of a recorded on-demand view refer to current objects; swap in the recorded batch views.

@@ -1,10 +1,10 @@
 import { formatPlan } from '../../registry/index.ts';
 import { openStore } from '../../featurestore/store.ts';
-import type { CommandContext } from '../main.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { EXIT } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
-export const applyCommand = {
+export const applyCommand: Command = {
   summary: 'check definitions against their sources and record them in the registry',
   usage: 'Usage: larder apply [--project DIR] [--json]',
   options: {},

@@ -1,5 +1,5 @@
 import { openStore } from '../../featurestore/store.ts';
-import type { CommandContext } from '../main.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
@@ -15,7 +15,7 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-export const datasetCommand = {
+export const datasetCommand: Command = {
   summary: 'build a point-in-time-correct training dataset (Parquet) with a manifest',
   usage: USAGE,
   options: {

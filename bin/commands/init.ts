@@ -3,7 +3,7 @@ import { cp, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CommandContext } from '../main.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError } from '../output.ts';
 
 /** The larder package this command runs from. */
@@ -52,7 +52,7 @@ export async function scaffoldProject(target: string): Promise<string[]> {
   return written;
 }
 
-export const initCommand = {
+export const initCommand: Command = {
   summary: 'scaffold a working example project in DIR (default: the current folder)',
   usage: 'Usage: larder init [DIR] [--json]',
   options: {},

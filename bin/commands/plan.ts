@@ -1,7 +1,7 @@
 import { formatPlan } from '../../registry/index.ts';
 import { openStore } from '../../featurestore/store.ts';
 import type { DefinitionIssue } from '../../featurestore/define/project.ts';
-import type { CommandContext } from '../main.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { EXIT, type Io } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
@@ -11,7 +11,7 @@ export function printIssues(io: Io, issues: readonly DefinitionIssue[]): void {
   for (const issue of issues) io.err(`  ${issue.severity === 'error' ? '✗' : '!'} ${issue.path}: ${issue.message} [${issue.code}]`);
 }
 
-export const planCommand = {
+export const planCommand: Command = {
   summary: 'show what apply would add, change and remove',
   usage: 'Usage: larder plan [--project DIR] [--json]',
   options: {},

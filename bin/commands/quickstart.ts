@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { openStore } from '../../featurestore/store.ts';
-import type { CommandContext } from '../main.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { EXIT } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { EXAMPLE_DIR } from './init.ts';
@@ -38,7 +38,7 @@ function preview(table: Table, columns: readonly string[], n: number): string[] 
   return [`    ${header}`, ...lines.map((l) => `    ${l}`)];
 }
 
-export const quickstartCommand = {
+export const quickstartCommand: Command = {
   summary: 'run the example project end to end: apply, training and validation datasets, rebuild check',
   usage: 'Usage: larder quickstart [--project DIR]  (default: the bundled example in fixtures/example)',
   options: {},
