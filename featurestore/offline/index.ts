@@ -1,0 +1,9 @@
+/**
+ * @module offline
+ * The offline store: the `OfflineStore` contract and its DuckDB implementation.
+ */
+export type {
+  EntityInput, HistoricalRequest, OfflineStore, RetrievalJob, SourceColumn, SourceFingerprint,
+} from './store.ts';
+export { createDuckDBOfflineStore } from './duckdb-store.ts';
+export type { DuckDBOfflineStoreOptions } from './duckdb-store.ts';

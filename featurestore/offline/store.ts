@@ -1,0 +1,79 @@
+/**
+ * @module offline/store
+ * The `OfflineStore` contract: point-in-time training datasets, source schema checks and
+ * fingerprints, and content hashes of written datasets. It imports no driver; the DuckDB
+ * implementation lives in `duckdb-store.ts` (DESIGN §2, §4, §5).
+ */
+import type { Table } from 'apache-arrow';
+import type { BatchSourceDef } from '../define/definitions.ts';
+import type { DefinitionIssue, ProjectDefinitions } from '../define/project.ts';
+import type { FeatureSelection } from '../define/selection.ts';
+
+/**
+ * The entity rows of a dataset request: join keys, a timestamp column and any other columns
+ * (labels), which pass through unchanged and in order.
+ * - a string: a Parquet/CSV path or glob (relative to the project folder, or absolute), or a
+ *   DuckDB query when it starts with `SELECT`, `WITH`, `FROM` or `(`;
+ * - `{ path }` or `{ sql }` to say which explicitly;
+ * - an Arrow table, or an array of plain row objects (loaded into DuckDB column-wise).
+ */
+export type EntityInput =
+  | string
+  | { readonly path: string }
+  | { readonly sql: string }
+  | Table
+  | readonly Record<string, unknown>[];
+
+export interface HistoricalRequest {
+  readonly project: ProjectDefinitions;
+  readonly selection: FeatureSelection;
+  readonly entities: EntityInput;
+  /** The entity rows' time column; default `event_timestamp`. */
+  readonly timestampColumn?: string;
+  /** Aborting interrupts the running query; the job then rejects with `LARDER_E_ABORTED`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A point-in-time dataset, built when one of the `to*` methods is called (each call runs it again). */
+export interface RetrievalJob {
+  /** The generated point-in-time SQL, readable; on-demand features are computed after it in JS. */
+  sql(): string;
+  toArrow(): Promise<Table>;
+  /** Rows as plain JS values: numbers (int64 too), strings, booleans, `Date`s, arrays, `null`. For small results. */
+  toRows(): Promise<Record<string, unknown>[]>;
+  /** Writes Parquet atomically (temp file + rename) and returns the rows' content hash. */
+  toParquet(path: string): Promise<{ rows: number; contentHash: string }>;
+}
+
+export interface SourceColumn {
+  readonly name: string;
+  /** DuckDB's type text, e.g. `BIGINT`, `TIMESTAMP WITH TIME ZONE`, `FLOAT[]`. */
+  readonly type: string;
+}
+
+/** What a dataset manifest records about a source, to tell whether it changed. */
+export interface SourceFingerprint {
+  readonly source: string;
+  /** File sources: every matching file, sorted by path (relative to the project when inside it). */
+  readonly files?: readonly { readonly path: string; readonly size: number; readonly mtimeMs: number }[];
+  /** SQL sources: the query text (the files it reads are not tracked). */
+  readonly query?: string;
+}
+
+export interface OfflineStore {
+  /** Plans a point-in-time join (DESIGN §4); nothing runs until a `to*` method is called. */
+  getHistoricalFeatures(request: HistoricalRequest): RetrievalJob;
+  /** The columns of a batch source, as DuckDB reads them. */
+  describeSource(source: BatchSourceDef): Promise<SourceColumn[]>;
+  /**
+   * apply's schema check: every view's source is readable; its timestamp and createdTimestamp
+   * columns exist and hold timestamps; its join keys exist; each feature column exists and
+   * the declared dtype can hold the source type. One issue per problem, naming view, column
+   * and both types.
+   */
+  checkSchemas(project: ProjectDefinitions): Promise<DefinitionIssue[]>;
+  fingerprintSource(source: BatchSourceDef): Promise<SourceFingerprint>;
+  /** Content hash of a Parquet file's rows, order-sensitive, the same as `toParquet` returned. */
+  contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }>;
+  close(): Promise<void>;
+}
