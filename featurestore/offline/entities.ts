@@ -10,7 +10,7 @@ import type { Table } from 'apache-arrow';
 import { larderError } from '../../errors.ts';
 import type { Session } from './duckdb.ts';
 import type { EntityRelation } from './pit-sql.ts';
-import { RESERVED_PREFIX, ROW_COLUMN, type PitPlan } from './plan.ts';
+import { refuseReservedColumns, ROW_COLUMN, type PitPlan } from './plan.ts';
 import { describeRelation, fileRelation, formatOfPath, matchingFiles, queryRelation } from './sources.ts';
 import { quoteIdent } from './sql.ts';
 import type { EntityInput, SourceColumn } from './store.ts';
@@ -94,10 +94,7 @@ export async function checkEntityColumns(session: Session, data: EntityData, rel
   if (!TIMESTAMP_LIKE.test(ts.type)) {
     throw larderError('LARDER_E_INVALID_ENTITIES', { reason: `column ${ts.name} is ${ts.type}; it must hold timestamps (or text that parses as one)` });
   }
-  const reserved = columns.filter((c) => c.name.startsWith(RESERVED_PREFIX)).map((c) => c.name);
-  if (reserved.length > 0) {
-    throw larderError('LARDER_E_INVALID_ENTITIES', { reason: `column name(s) ${reserved.join(', ')} start with ${RESERVED_PREFIX}, which Larder reserves` });
-  }
+  refuseReservedColumns(columns.map((c) => c.name));
   for (const column of columns) {
     const ref = refs.get(column.name);
     if (ref !== undefined) throw larderError('LARDER_E_FEATURE_NAME_CLASH', { column: column.name, first: 'the entity rows', second: ref });

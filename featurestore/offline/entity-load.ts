@@ -11,7 +11,7 @@ import {
 } from '@duckdb/node-api';
 import { larderError } from '../../errors.ts';
 import type { Session } from './duckdb.ts';
-import { ROW_COLUMN } from './plan.ts';
+import { refuseReservedColumns, ROW_COLUMN } from './plan.ts';
 import { quoteIdent, sqlType } from './sql.ts';
 
 /** DuckDB's vector size: the most rows one data chunk holds. */
@@ -26,6 +26,7 @@ interface LoadColumn {
 
 /** Creates `table` and appends the columns, `rows` rows long. */
 async function load(session: Session, table: string, columns: readonly LoadColumn[], rows: number): Promise<void> {
+  refuseReservedColumns(columns.map((c) => c.name));
   const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${sqlType(c.type.toString())}`), `${quoteIdent(ROW_COLUMN)} BIGINT`];
   await session.run(`CREATE TEMP TABLE ${quoteIdent(table)} (${defs.join(', ')})`);
   const appender = await session.connection.createAppender(table);

@@ -16,6 +16,14 @@ import type { FeatureSelection } from '../define/selection.ts';
 export const RESERVED_PREFIX = '__larder_';
 export const ROW_COLUMN = '__larder_row';
 
+/** `LARDER_E_INVALID_ENTITIES` if any entity column uses the reserved prefix. */
+export function refuseReservedColumns(names: readonly string[]): void {
+  const reserved = names.filter((n) => n.startsWith(RESERVED_PREFIX));
+  if (reserved.length > 0) {
+    throw larderError('LARDER_E_INVALID_ENTITIES', { reason: `column name(s) ${reserved.join(', ')} start with ${RESERVED_PREFIX}, which Larder reserves` });
+  }
+}
+
 export interface KeyColumn {
   readonly name: string;
   /** DuckDB type of the entity's declared key dtype. */
