@@ -13,7 +13,8 @@
  */
 import * as arrow from 'apache-arrow';
 import {
-  DuckDBTypeId, type DuckDBArrayType, type DuckDBDataChunk, type DuckDBListType, type DuckDBResult, type DuckDBType, type DuckDBVector,
+  DuckDBTypeId, type DuckDBArrayType, type DuckDBArrayValue, type DuckDBDataChunk, type DuckDBListType, type DuckDBListValue,
+  type DuckDBResult, type DuckDBType, type DuckDBValue, type DuckDBVector,
 } from '@duckdb/node-api';
 import { jsValue } from './values.ts';
 
@@ -155,11 +156,37 @@ export function vectorToArrow(vector: DuckDBVector, type: DuckDBType, target: ar
   if (fast) return fast;
   if (stats) stats.fallback++;
   const values: unknown[] = new Array<unknown>(vector.itemCount);
-  for (let i = 0; i < values.length; i++) values[i] = jsValue(vector.getItem(i), type);
-  if (arrow.DataType.isUtf8(target)) return utf8Data(values);
+  if (arrow.DataType.isUtf8(target)) {
+    for (let i = 0; i < values.length; i++) values[i] = jsValue(vector.getItem(i), type);
+    return utf8Data(values);
+  }
+  for (let i = 0; i < values.length; i++) values[i] = builderValue(vector.getItem(i), type, target);
   const builder = arrow.makeBuilder({ type: target, nullValues: [null, undefined] });
   for (const value of values) builder.append(value as never);
   return builder.finish().flush() as arrow.Data;
+}
+
+/** A DuckDB value in the form an Arrow builder of `target` takes: bigints for 64-bit ints, epoch ms for times. */
+function builderValue(value: DuckDBValue, type: DuckDBType, target: arrow.DataType): unknown {
+  if (value === null) return null;
+  if (arrow.DataType.isList(target)) {
+    const element = (type as DuckDBListType | DuckDBArrayType).valueType;
+    const child = target.children[0]?.type as arrow.DataType;
+    return (value as DuckDBListValue | DuckDBArrayValue).items.map((item) => builderValue(item, element, child));
+  }
+  if (arrow.DataType.isInt(target) && target.bitWidth === 64) return typeof value === 'bigint' ? value : BigInt(jsValue(value, type) as number);
+  if (arrow.DataType.isTimestamp(target) || arrow.DataType.isDate(target)) {
+    // Epoch milliseconds, fractional, so microseconds survive.
+    const time = value as { micros?: bigint; millis?: bigint; seconds?: bigint; nanos?: bigint; days?: number };
+    if (typeof time.micros === 'bigint') return Number(time.micros) / 1000;
+    if (typeof time.millis === 'bigint') return Number(time.millis);
+    if (typeof time.seconds === 'bigint') return Number(time.seconds) * 1000;
+    if (typeof time.nanos === 'bigint') return Number(time.nanos) / 1_000_000;
+    if (typeof time.days === 'number') return time.days * 86_400_000;
+  }
+  const js = jsValue(value, type);
+  if (js instanceof Date) return js.getTime();
+  return typeof js === 'bigint' ? Number(js) : js;
 }
 
 /** One chunk as a record batch of `schema`. */
