@@ -212,7 +212,7 @@ class RedisOnlineStore implements OnlineStore {
     const now = Date.now();
     const out = new Float64Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      out[i] = Math.ceil((expiresAt((rows[i] as OnlineRow).eventTs, layout.ttlMs, now, this.#graceMs) as number) - now);
+      out[i] = Math.max(1, Math.ceil((expiresAt((rows[i] as OnlineRow).eventTs, layout.ttlMs, now, this.#graceMs) as number) - now));
     }
     return out;
   }
