@@ -6,10 +6,13 @@
 
 export class ByteWriter {
   buf: Buffer;
+  /** The same bytes as `buf`: DataView writes of numbers are much faster than Buffer's. */
+  dv: DataView;
   pos = 0;
 
   constructor(initialSize = 4096) {
     this.buf = Buffer.allocUnsafe(initialSize);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   /** Makes room for `n` more bytes. */
@@ -18,6 +21,7 @@ export class ByteWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   u8(value: number): void {
@@ -27,13 +31,13 @@ export class ByteWriter {
 
   u32be(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32BE(value, this.pos);
+    this.dv.setUint32(this.pos, value);
     this.pos += 4;
   }
 
   f64le(value: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(value, this.pos);
+    this.dv.setFloat64(this.pos, value, true);
     this.pos += 8;
   }
 

@@ -50,7 +50,7 @@ export interface RedisOnlineStoreOptions {
   readonly keyPrefix?: string;
   /** How long values of views with a ttl are kept past it, see {@link expiresAt} (default 1 day). */
   readonly expiryGraceMs?: number;
-  /** Rows per write script call (default 1000, at most 4000). */
+  /** Rows per write script call (default 1000, at most 2000). */
   readonly batchSize?: number;
 }
 
@@ -107,7 +107,7 @@ class RedisOnlineStore implements OnlineStore {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.#prefix = checkKeyPrefix(options.keyPrefix ?? DEFAULT_KEY_PREFIX);
     this.#graceMs = options.expiryGraceMs ?? DEFAULT_EXPIRY_GRACE_MS;
-    this.#batchSize = Math.max(1, Math.min(options.batchSize ?? 1000, 4000));
+    this.#batchSize = Math.max(1, Math.min(options.batchSize ?? 1000, 2000));
     this.#client = new Redis(options.url, {
       protocol: 2,
       enableOfflineQueue: false,

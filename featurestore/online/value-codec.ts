@@ -77,7 +77,7 @@ function scalarCodec(kind: DTypeSpec['kind']): { encode: Encode; decode: Decode 
       return {
         encode: (w, v) => {
           if (!isNumber(v)) throw expected('a number', v);
-          w.ensure(4); w.buf.writeFloatLE(v, w.pos); w.pos += 4;
+          w.ensure(4); w.dv.setFloat32(w.pos, v, true); w.pos += 4;
         },
         decode: (r) => { r.need(4); const v = r.buf.readFloatLE(r.pos); r.pos += 4; return v; },
       };
@@ -94,7 +94,7 @@ function scalarCodec(kind: DTypeSpec['kind']): { encode: Encode; decode: Decode 
       return {
         encode: (w, v) => {
           if (!isNumber(v) || !Number.isInteger(v) || v < -TWO_31 || v >= TWO_31) throw expected('a 32-bit integer', v);
-          w.ensure(4); w.buf.writeInt32LE(v, w.pos); w.pos += 4;
+          w.ensure(4); w.dv.setInt32(w.pos, v, true); w.pos += 4;
         },
         decode: (r) => { r.need(4); const v = r.buf.readInt32LE(r.pos); r.pos += 4; return v; },
       };
@@ -189,8 +189,8 @@ export function viewCodec(layout: OnlineViewLayout): ViewCodec {
 /** Writes a time as 8 big-endian bytes in offset binary, so byte order is numeric order. */
 function writeTime(w: ByteWriter, ms: number): void {
   const hi = Math.floor(ms / TWO_32);
-  w.buf.writeUInt32BE((hi + TWO_31) >>> 0, w.pos);
-  w.buf.writeUInt32BE(ms - hi * TWO_32, w.pos + 4);
+  w.dv.setUint32(w.pos, (hi + TWO_31) >>> 0);
+  w.dv.setUint32(w.pos + 4, ms - hi * TWO_32);
   w.pos += 8;
 }
 
@@ -232,58 +232,82 @@ function checkTime(name: string, value: unknown, nullable: boolean): string | un
   return undefined;
 }
 
+/** Scalar kinds encoded inline by {@link encodeRows}; others go through their FieldCodec. */
+const INLINE: Readonly<Record<string, { code: number; width: number }>> = {
+  float64: { code: 1, width: 8 }, int64: { code: 2, width: 8 }, timestamp: { code: 3, width: 8 },
+  float32: { code: 4, width: 4 }, int32: { code: 5, width: 4 }, bool: { code: 6, width: 1 },
+};
+
 /**
  * Encodes rows of one view. Checks every row first and reports all problems at once (up to 20 in
  * details): a bad batch writes nothing.
  * @throws LARDER_E_INVALID_REQUEST
  */
-export function encodeRows(codec: ViewCodec, rows: readonly OnlineRow[], writer = new ByteWriter(64 + rows.length * 64)): EncodedRows {
+export function encodeRows(codec: ViewCodec, rows: readonly OnlineRow[], writer?: ByteWriter): EncodedRows {
   const { fields, fingerprint } = codec;
   const n = fields.length;
   const nullBytes = Math.ceil(n / 8);
+  const codes = Uint8Array.from(fields.map((f) => INLINE[f.dtype]?.code ?? 0));
+  // Room for the header and every fixed-width value; variable ones make their own room.
+  const fixedBytes = HEADER_BYTES + nullBytes + fields.reduce((sum, f) => sum + (INLINE[f.dtype]?.width ?? 0), 0);
   const ends = new Uint32Array(rows.length);
   const problems: RowProblem[] = [];
   let problemCount = 0;
-  const report = (problem: RowProblem): void => {
-    problemCount++;
-    if (problems.length < MAX_REPORTED) problems.push(problem);
-  };
-  const w = writer;
+  const w = writer ?? new ByteWriter(64 + rows.length * (fixedBytes + 8));
   w.pos = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r] as OnlineRow;
     const start = w.pos;
-    const timeProblem = checkTime('eventTs', row.eventTs, false) ?? checkTime('createdTs', row.createdTs, true);
     const values = row.values;
-    if (timeProblem !== undefined) { report({ row: r, message: timeProblem }); continue; }
-    if (!Array.isArray(values) || values.length !== n) {
-      report({ row: r, message: `expected ${n} values (${fields.map((f) => f.name).join(', ')}), got ${Array.isArray(values) ? values.length : typeof values}` });
-      continue;
+    let problem: RowProblem | undefined;
+    const timeProblem = checkTime('eventTs', row.eventTs, false) ?? checkTime('createdTs', row.createdTs, true);
+    if (timeProblem !== undefined) problem = { row: r, message: timeProblem };
+    else if (!Array.isArray(values) || values.length !== n) {
+      problem = { row: r, message: `expected ${n} values (${fields.map((f) => f.name).join(', ')}), got ${Array.isArray(values) ? values.length : typeof values}` };
+    } else {
+      w.ensure(fixedBytes);
+      writeTime(w, row.eventTs);
+      if (row.createdTs === null) { w.dv.setUint32(w.pos, 0); w.dv.setUint32(w.pos + 4, 0); w.pos += 8; } else writeTime(w, row.createdTs);
+      w.buf[w.pos] = FORMAT_VERSION;
+      w.dv.setUint32(w.pos + 1, fingerprint);
+      w.pos += 5;
+      const nullsAt = w.pos;
+      for (let b = 0; b < nullBytes; b++) w.buf[nullsAt + b] = 0;
+      w.pos += nullBytes;
+      for (let i = 0; i < n; i++) {
+        const value: unknown = values[i];
+        if (value === null || value === undefined) {
+          setBit(w.buf, nullsAt, i);
+          continue;
+        }
+        let bad: ValueTypeError | undefined;
+        switch (codes[i]) {
+          case 1: // float64
+            if (typeof value === 'number') { w.dv.setFloat64(w.pos, value, true); w.pos += 8; } else bad = expected('a number', value);
+            break;
+          case 4: // float32
+            if (typeof value === 'number') { w.dv.setFloat32(w.pos, value, true); w.pos += 4; } else bad = expected('a number', value);
+            break;
+          default:
+            try {
+              (fields[i] as FieldCodec).encode(w, value);
+              w.ensure(fixedBytes);
+            } catch (error) {
+              if (!(error instanceof ValueTypeError)) throw error;
+              bad = error;
+            }
+        }
+        if (bad !== undefined) {
+          const field = fields[i] as FieldCodec;
+          problem = { row: r, feature: field.name, message: `${field.name} (${field.dtype}): ${bad.message}` };
+          break;
+        }
+      }
     }
-    w.ensure(HEADER_BYTES + nullBytes);
-    writeTime(w, row.eventTs);
-    if (row.createdTs === null) { w.buf.fill(0, w.pos, w.pos + 8); w.pos += 8; } else writeTime(w, row.createdTs);
-    w.buf[w.pos] = FORMAT_VERSION;
-    w.buf.writeUInt32BE(fingerprint, w.pos + 1);
-    w.pos += 5;
-    const nullsAt = w.pos;
-    w.buf.fill(0, nullsAt, nullsAt + nullBytes);
-    w.pos += nullBytes;
-    for (let i = 0; i < n; i++) {
-      const value: unknown = values[i];
-      if (value === null || value === undefined) {
-        setBit(w.buf, nullsAt, i);
-        continue;
-      }
-      const field = fields[i] as FieldCodec;
-      try {
-        field.encode(w, value);
-      } catch (error) {
-        if (!(error instanceof ValueTypeError)) throw error;
-        report({ row: r, feature: field.name, message: `${field.name} (${field.dtype}): ${error.message}` });
-        w.pos = start;
-        break;
-      }
+    if (problem !== undefined) {
+      problemCount++;
+      if (problems.length < MAX_REPORTED) problems.push(problem);
+      w.pos = start;
     }
     ends[r] = w.pos;
   }

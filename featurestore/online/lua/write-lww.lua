@@ -1,7 +1,8 @@
 --[[
   write-lww: writes one view's values for many entities, last-write-wins by freshness.
 
-  KEYS[1..n]        the value keys, one per row, in write order
+  KEYS[1..n]        the value keys, one per row, in write order (n at most 2000: MSET and
+                    MSETNX take their arguments from `unpack`, which stops near 8000)
   ARGV[1]           flags: 'x' when the rows carry expiries (the view has a ttl), 'd' when a key
                     may appear more than once in KEYS; e.g. '', 'x', 'xd'
   ARGV[2..n+1]      the encoded values (value-codec.ts); bytes 1-16 are the freshness prefix:
@@ -14,15 +15,28 @@
   an earlier row of this call wrote to the same key) when its prefix is greater than or equal to
   it. Prefixes are compared as four unsigned 32-bit numbers, not with Lua's string `<`, which uses
   the server locale's strcoll. A stored value shorter than a prefix is not ours and is replaced.
-  Without expiry the written values go out in MSET chunks (in row order, so the last write of a
-  repeated key stays); with expiry each row needs SET ... PX.
-  The caller keeps n at most a few thousand: MGET takes its keys from `unpack`.
+
+  Cost: every redis.call converts its arguments, so values go out in as few calls as possible.
+  Without expiry and repeated keys, a batch of keys that all are new (a first materialization)
+  is one MSETNX; otherwise one MGET reads the stored values, and the winners go out in one MSET,
+  or, with expiry, one SET ... PX each.
 ]]
 local n = #KEYS
 local flags = ARGV[1]
 local expiring = string.find(flags, 'x', 1, true) ~= nil
 local latest = nil
 if string.find(flags, 'd', 1, true) then latest = {} end
+
+local all = nil
+if not expiring and not latest then
+  all = {}
+  for i = 1, n do
+    all[2 * i - 1] = KEYS[i]
+    all[2 * i] = ARGV[i + 1]
+  end
+  if redis.call('MSETNX', unpack(all)) == 1 then return n end
+end
+
 local stored = redis.call('MGET', unpack(KEYS))
 local unpack_prefix = struct.unpack
 local written = 0
@@ -56,13 +70,13 @@ for i = 1, n do
       pairs_[m + 1] = KEYS[i]
       pairs_[m + 2] = new
       m = m + 2
-      if m >= 2000 then
-        redis.call('MSET', unpack(pairs_, 1, m))
-        m = 0
-      end
     end
   end
 end
-if m > 0 then redis.call('MSET', unpack(pairs_, 1, m)) end
+
+if m > 0 then
+  if all and written == n then pairs_ = all end
+  redis.call('MSET', unpack(pairs_, 1, m))
+end
 
 return written
