@@ -109,6 +109,12 @@ describe('sources and queries that fail', () => {
     expect((error.details as { sql: string }).sql).toContain(job.sql());
     expect(error.cause).toBeInstanceOf(Error);
     expect(readdirSync(join(fixture.dir, 'failed'))).toEqual([]);
+    // Streamed results can fail while chunks are fetched; those are wrapped the same way.
+    for (const read of [() => job.toRows(), () => job.toArrow()]) {
+      const streamed = await failure(read());
+      expect(streamed.code).toBe('LARDER_E_QUERY_FAILED');
+      expect(streamed.message).toMatch(/Could not convert string 'abc' to INT64/);
+    }
   });
 });
 

@@ -98,13 +98,17 @@ export class DuckDBRetrievalJob implements RetrievalJob {
       if (this.data.kind === 'rows') await loadRowObjects(session, ENTITY_TABLE, this.data.rows);
       await checkEntityColumns(session, this.data, this.relation, this.plan, this.refs);
       for (const view of this.plan.views) await assertSourceFiles(session, view.source, this.engine.projectDir);
+      let query = this.text;
       try {
-        if (this.plan.onDemand.length === 0) return await read(session, this.text);
-        await session.run(`CREATE TEMP TABLE ${quoteIdent(BASE_TABLE)} AS\n${this.text}`);
-        await computeOnDemand(session, this.plan, BASE_TABLE, ON_DEMAND_TABLE);
-        return await read(session, onDemandFinalSql(this.plan, BASE_TABLE, ON_DEMAND_TABLE));
+        if (this.plan.onDemand.length > 0) {
+          await session.run(`CREATE TEMP TABLE ${quoteIdent(BASE_TABLE)} AS\n${this.text}`);
+          await computeOnDemand(session, this.plan, BASE_TABLE, ON_DEMAND_TABLE);
+          query = onDemandFinalSql(this.plan, BASE_TABLE, ON_DEMAND_TABLE);
+        }
+        return await read(session, query);
       } catch (error) {
-        throw await this.explain(session, error);
+        // A streamed query can also fail while its chunks are fetched.
+        throw await this.explain(session, isLarderError(error) ? error : session.queryError(error, query));
       }
     }, signal);
   }
