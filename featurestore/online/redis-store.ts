@@ -79,13 +79,13 @@ function aborted(what: string, details?: Record<string, unknown>): Error {
 /** Resolves with `promise`, or rejects with `onTimeout()` after `ms`, or on abort. */
 function bounded<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined, onTimeout: () => Error, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => { finish(); reject(aborted(what)); };
     const timer = setTimeout(() => { finish(); reject(onTimeout()); }, ms);
+    const onAbort = (): void => { finish(); reject(aborted(what)); };
     const finish = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) signal.removeEventListener('abort', onAbort);
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) signal.addEventListener('abort', onAbort, { once: true });
     promise.then((value) => { finish(); resolve(value); }, (error: unknown) => { finish(); reject(error); });
   });
 }
@@ -227,9 +227,12 @@ class RedisOnlineStore implements OnlineStore {
     }
     if (keys.length === 0) return requests.map(() => []);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const started = performance.now();
-    await this.#ready(timeoutMs, signal, 'MGET');
-    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    let left = timeoutMs;
+    if (this.#client.status !== 'ready') {
+      const started = performance.now();
+      await this.#ready(timeoutMs, signal, 'MGET');
+      left = Math.max(1, timeoutMs - (performance.now() - started));
+    }
     const reply = this.#client.mgetBuffer(keys);
     reply.catch(() => undefined); // a reply that arrives after the deadline is dropped
     let values: (Buffer | null)[];

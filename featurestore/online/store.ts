@@ -20,7 +20,10 @@
  */
 import type { DTypeSpec } from '../define/dtypes.ts';
 
-/** What the store needs to know of a feature view. */
+/**
+ * What the store needs to know of a feature view. Make one per view and reuse it: the value codec
+ * is built once per layout object.
+ */
 export interface OnlineViewLayout {
   readonly project: string;
   readonly view: string;
