@@ -82,7 +82,6 @@ function jsOfArrow(type: arrow.DataType): (value: unknown) => unknown {
     const inner = jsOfArrow(type.children[0]?.type ?? new arrow.Null());
     return (v) => (v === null || v === undefined ? null : Array.from(v as Iterable<unknown>, inner));
   }
-  if (arrow.DataType.isFloat(type) && type.precision === arrow.Precision.HALF) return (v) => v ?? null;
   return (v) => v ?? null;
 }
 
@@ -131,7 +130,7 @@ function kindOf(value: unknown): Kind | 'other' {
   }
 }
 
-/** The DuckDB type that holds every value; `undefined` when they do not fit one type. */
+/** The DuckDB type that holds every value of a column; `LARDER_E_INVALID_ENTITIES` when none does. */
 function inferType(values: Iterable<unknown>, column: string): DuckDBType {
   const kinds = new Set<Kind>();
   const elements: unknown[] = [];
