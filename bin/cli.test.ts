@@ -80,12 +80,12 @@ describe('larder CLI', () => {
       expect(bad.stderr).toContain('LARDER_E_INVALID_DEFINITION');
       expect(bad.stderr).toContain('rider_id');
       expect(bad.stderr).toContain('Bad-Name');
-      writeFileSync(file, original.replace('rating: t.float32()', 'rating: t.float64()'));
+      writeFileSync(file, original.replace('lifetime_trips: t.int64()', 'lifetime_trips: t.float64()'));
       const plan = await larder(['plan', '--project', project]);
       expect(plan.code, plan.stderr).toBe(0);
-      expect(plan.stdout).toMatch(/rider_profile/);
-      expect(plan.stdout).toMatch(/float32.*float64/);
-      writeFileSync(file, original.replace('rating: t.float32()', 'rating: t.bool()'));
+      expect(plan.stdout).toMatch(/~ featureView rider_profile v1 → v2/);
+      expect(plan.stdout).toMatch(/lifetime_trips.*"int64" → "float64"/);
+      writeFileSync(file, original.replace('rating: t.float64()', 'rating: t.bool()'));
       const mismatch = await larder(['apply', '--project', project]);
       expect(mismatch.code).toBe(3);
       expect(mismatch.stderr).toContain('LARDER_E_SCHEMA_MISMATCH');

@@ -2,7 +2,7 @@
  * The facade end to end on a copy of the example project: apply, datasets with manifests,
  * rebuilds (also after the code moved on), and the errors a user meets on the way.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,10 @@ const EXAMPLE = fileURLToPath(new URL('../fixtures/example', import.meta.url));
 function copyExample(root: string, name: string): string {
   const dir = path.join(root, name);
   for (const item of ['larder.config.ts', 'features', 'data']) cpSync(path.join(EXAMPLE, item), path.join(dir, item), { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
+  // As a user's project would have it after `npm install larder`.
+  mkdirSync(path.join(dir, 'node_modules'));
+  symlinkSync(fileURLToPath(new URL('..', import.meta.url)), path.join(dir, 'node_modules', 'larder'), 'dir');
   return dir;
 }
 
