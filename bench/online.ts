@@ -24,20 +24,10 @@ import { encodeRows, viewCodec } from '../featurestore/online/value-codec.ts';
 import { createRedisOnlineStore } from '../featurestore/online/redis-store.ts';
 import { valueKey } from '../featurestore/online/redis-keys.ts';
 import type { OnlineRow, OnlineStore, OnlineViewLayout } from '../featurestore/online/store.ts';
+import { benchArgs } from './args.ts';
 
-function args(): Record<string, string> {
-  const out: Record<string, string> = {};
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i] as string;
-    if (!key.startsWith('--')) continue;
-    const next = argv[i + 1];
-    out[key.slice(2)] = next === undefined || next.startsWith('--') ? 'true' : (i++, next);
-  }
-  return out;
-}
 
-const opts = args();
+const opts = benchArgs();
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const entities = Number(opts['entities'] ?? 1_000_000);
 const iterations = Number(opts['iterations'] ?? 20_000);

@@ -33,6 +33,7 @@ import { buildProject } from '../featurestore/define/project.ts';
 import { selectFeatures } from '../featurestore/define/selection.ts';
 import { createDuckDBOfflineStore } from '../featurestore/offline/duckdb-store.ts';
 import { quoteIdent, sqlLiteral } from '../featurestore/offline/sql.ts';
+import { benchArgs } from './args.ts';
 
 const DAY_MS = 86_400_000;
 const FEATURES = 5;
@@ -40,20 +41,9 @@ const FEATURES = 5;
 interface Shape { name: string; entities: number; rowsPerEntity: number; entityRows: number }
 interface View { name: string; prefix: string; ttlMs?: number; created: boolean; file: string }
 
-function args(): Record<string, string> {
-  const out: Record<string, string> = {};
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i] as string;
-    if (!key.startsWith('--')) continue;
-    const next = argv[i + 1];
-    out[key.slice(2)] = next === undefined || next.startsWith('--') ? 'true' : (i++, next);
-  }
-  return out;
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
-const opts = args();
+const opts = benchArgs();
 const threads = opts['threads'] === undefined ? undefined : Number(opts['threads']);
 const memoryLimit = opts['memory-limit'] ?? '8GB';
 const repeat = Number(opts['repeat'] ?? 3);
