@@ -8,12 +8,11 @@
  * ordered join of the two, so only one slice of rows is ever held as JS objects.
  */
 import { DuckDBDataChunk, JSToDuckDBValueConverter, type DuckDBType } from '@duckdb/node-api';
-import { larderError, reasonOf } from '../../errors.ts';
+import { computeOnDemandRow } from '../on-demand-row.ts';
 import { chunkColumns } from './arrow.ts';
 import type { Session } from './duckdb.ts';
 import { ROW_COLUMN, type OutputPlan, type PitPlan } from './plan.ts';
 import { quoteIdent, qualified, sqlLiteral, sqlType } from './sql.ts';
-import { coerceToDType } from './values.ts';
 
 /** Rows read back per slice: enough to amortize a query, few enough to keep JS memory small. */
 const SLICE_ROWS = 65_536;
@@ -67,25 +66,12 @@ function computeChunk(plan: PitPlan, outputs: readonly OnDemandOutput[], inputCo
   const out: unknown[][] = [positions, ...outputs.map(() => new Array<unknown>(rows))];
   for (const { odfv, inputs } of plan.onDemand) {
     const wanted = outputs.map((o, i) => ({ o, i })).filter(({ o }) => o.odfv === odfv);
+    const features = wanted.map(({ o }) => o);
     for (let r = 0; r < rows; r++) {
       const row: Record<string, unknown> = {};
       for (const input of inputs) row[input.field] = (columnOf.get(input.hidden) as unknown[])[r];
-      let result: unknown;
-      try {
-        result = (odfv.compute as (row: Record<string, unknown>) => unknown)(row);
-      } catch (error) {
-        throw larderError('LARDER_E_ON_DEMAND_FAILED', { view: odfv.name, row: String(positions[r]), reason: reasonOf(error) }, { cause: error });
-      }
-      if (typeof result !== 'object' || result === null) {
-        throw larderError('LARDER_E_ON_DEMAND_FAILED', { view: odfv.name, row: String(positions[r]), reason: `compute returned ${String(result)}, not an object of features` });
-      }
-      for (const { o, i } of wanted) {
-        try {
-          (out[i + 1] as unknown[])[r] = coerceToDType((result as Record<string, unknown>)[o.feature], o.dtype);
-        } catch (error) {
-          throw larderError('LARDER_E_ON_DEMAND_FAILED', { view: odfv.name, row: String(positions[r]), reason: `feature ${o.feature}: ${reasonOf(error)}` }, { cause: error });
-        }
-      }
+      const values = computeOnDemandRow(odfv, row, features, String(positions[r]));
+      wanted.forEach(({ i }, k) => { (out[i + 1] as unknown[])[r] = values[k]; });
     }
   }
   return out;
