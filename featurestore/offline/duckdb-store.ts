@@ -10,9 +10,12 @@ import type { DefinitionIssue, ProjectDefinitions } from '../define/project.ts';
 import { DuckDBEngine, type EngineOptions } from './duckdb.ts';
 import { contentHash, fingerprintSource } from './fingerprint.ts';
 import { DuckDBRetrievalJob } from './retrieval-job.ts';
+import { countLatest, pullLatest } from './pull.ts';
 import { checkSchemas } from './schema-check.ts';
-import { describeSource } from './sources.ts';
-import type { HistoricalRequest, OfflineStore, RetrievalJob, SourceColumn, SourceFingerprint } from './store.ts';
+import { assertSourceFiles, describeSource } from './sources.ts';
+import type {
+  HistoricalRequest, OfflineStore, PulledBatch, PullRequest, RetrievalJob, SourceColumn, SourceFingerprint,
+} from './store.ts';
 
 export type DuckDBOfflineStoreOptions = EngineOptions;
 
@@ -37,6 +40,23 @@ class DuckDBOfflineStore implements OfflineStore {
 
   contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }> {
     return this.engine.withSession((s) => contentHash(s, parquetPath));
+  }
+
+  async *pullLatest(request: PullRequest): AsyncGenerator<PulledBatch> {
+    const session = await this.engine.session(request.signal);
+    try {
+      await assertSourceFiles(session, request.view.source, this.engine.projectDir);
+      yield* pullLatest(session, request, this.engine.projectDir);
+    } finally {
+      session.close();
+    }
+  }
+
+  countLatest(request: PullRequest): Promise<number> {
+    return this.engine.withSession(async (s) => {
+      await assertSourceFiles(s, request.view.source, this.engine.projectDir);
+      return countLatest(s, request, this.engine.projectDir);
+    }, request.signal);
   }
 
   async close(): Promise<void> {

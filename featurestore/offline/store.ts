@@ -5,7 +5,7 @@
  * implementation lives in `duckdb-store.ts` (DESIGN §2, §4, §5).
  */
 import type { Table } from 'apache-arrow';
-import type { BatchSourceDef } from '../define/definitions.ts';
+import type { BatchSourceDef, FeatureViewDef } from '../define/definitions.ts';
 import type { DefinitionIssue, ProjectDefinitions } from '../define/project.ts';
 import type { FeatureSelection } from '../define/selection.ts';
 
@@ -60,6 +60,39 @@ export interface SourceFingerprint {
   readonly query?: string;
 }
 
+/** What {@link OfflineStore.pullLatest} reads. */
+export interface PullRequest {
+  readonly project: ProjectDefinitions;
+  readonly view: FeatureViewDef;
+  /** Inclusive lower bound of event time; null for all history. */
+  readonly start: Date | null;
+  /** Inclusive upper bound of event time (and of created time): the `T` of the pick. */
+  readonly end: Date;
+  /**
+   * Incremental runs: rows created after this instant qualify whatever their event time
+   * (late arrivals). Ignored for sources without a createdTimestamp.
+   */
+  readonly createdAfter?: Date;
+  /** Rows per yielded batch (default 50 000; DuckDB's 2048-row chunks are gathered up to it). */
+  readonly batchRows?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A batch of pulled rows, column by column. */
+export interface PulledBatch {
+  readonly length: number;
+  /** The view's join key names, over its entities in declared order. */
+  readonly keyNames: readonly string[];
+  /** `keys[k][i]`: key `keyNames[k]` of row i (numbers, strings, booleans, Dates). */
+  readonly keys: readonly (readonly unknown[])[];
+  /** Event time of each row, epoch ms. */
+  readonly eventTs: readonly number[];
+  /** Created time of each row, epoch ms; null when the source has no createdTimestamp. */
+  readonly createdTs: readonly number[] | null;
+  /** `features[f][i]`: feature f (the view's declared order) of row i, as plain JS values. */
+  readonly features: readonly (readonly unknown[])[];
+}
+
 export interface OfflineStore {
   /** Plans a point-in-time join (DESIGN §4); nothing runs until a `to*` method is called. */
   getHistoricalFeatures(request: HistoricalRequest): RetrievalJob;
@@ -75,5 +108,13 @@ export interface OfflineStore {
   fingerprintSource(source: BatchSourceDef): Promise<SourceFingerprint>;
   /** Content hash of a Parquet file's rows, order-sensitive, the same as `toParquet` returned. */
   contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }>;
+  /**
+   * Materialization's pull (pull.ts): per entity, the latest row of a view with
+   * `start <= event_ts <= end` (and `created_ts <= end`), streamed in batches; the session is
+   * closed when iteration ends or stops early.
+   */
+  pullLatest(request: PullRequest): AsyncIterable<PulledBatch>;
+  /** How many rows `pullLatest` would yield (one per entity), for progress. */
+  countLatest(request: PullRequest): Promise<number>;
   close(): Promise<void>;
 }

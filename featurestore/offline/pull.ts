@@ -1,0 +1,156 @@
+/**
+ * @module offline/pull
+ * The pull behind materialization: per entity, the latest source row of a feature view inside a
+ * time range, streamed out of DuckDB in batches.
+ *
+ * Parameters: a view, `[start, end]` (start may be open) and, for incremental runs of views
+ * whose source has a createdTimestamp, `createdAfter`. Output: one row per entity key with
+ * the view's keys (cast to the entities' key dtypes), `event_ts`/`created_ts` as epoch ms and
+ * the features cast to their declared dtypes.
+ *
+ * The pick is DESIGN §4's point-in-time rule at `T = end`: candidates have
+ * `start <= event_ts <= end` and, with a createdTimestamp, `created_ts <= end`; the greatest
+ * `(event_ts, created_ts)` wins. With `createdAfter`, rows created after it also qualify when
+ * their event time is before `start` (late arrivals), so a chain of incremental runs misses no
+ * row that a single run would have picked; last-write-wins online keeps the freshest.
+ *
+ * It is one `GROUP BY` of the keys with `arg_max(struct, (event, created))`: the aggregate holds
+ * one state per entity, never the source's rows, and DuckDB can spill it, so memory follows the
+ * number of entities (and DuckDB's memory_limit), not the source's size. Rows with a null key,
+ * event time or created time are never candidates (as in the join). Full ties (same key, event
+ * and created time) are resolved arbitrarily.
+ */
+import type { DuckDBResult } from '@duckdb/node-api';
+import type { FeatureViewDef } from '../define/definitions.ts';
+import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
+import { viewEntities, type ProjectDefinitions } from '../define/project.ts';
+import { chunkColumns } from './arrow.ts';
+import type { Session } from './duckdb.ts';
+import { sourceRelation } from './sources.ts';
+import { indent, quoteIdent, sqlLiteral, sqlType } from './sql.ts';
+import type { PulledBatch, PullRequest } from './store.ts';
+
+export const EVENT_MS = '__larder_event_ms';
+export const CREATED_MS = '__larder_created_ms';
+const EVENT = '__larder_event_ts';
+const CREATED = '__larder_created_ts';
+const BEST = '__larder_best';
+
+interface PullColumns { readonly keys: readonly { name: string; type: string }[]; readonly features: readonly { name: string; type: string }[] }
+
+function columnsOf(request: PullRequest): PullColumns {
+  const keys = viewEntities(request.view, request.project.entities)
+    .flatMap((e) => Object.entries(e.joinKeys).map(([name, dtype]) => ({ name, type: duckdbTypeOf(dtype) })));
+  const features = Object.entries(request.view.features).map(([name, dtype]) => ({ name, type: duckdbTypeOf(dtype as DType) }));
+  return { keys, features };
+}
+
+const cast = (expr: string, type: string): string => `CAST(${expr} AS ${sqlType(type)})`;
+const instant = (date: Date): string => cast(`epoch_ms(${sqlLiteral(date.getTime())})`, 'TIMESTAMPTZ');
+
+/** The pull query; also used to count its rows. */
+export function pullSql(request: PullRequest, projectDir: string): string {
+  const { view } = request;
+  const { source } = view;
+  const { keys, features } = columnsOf(request);
+  const created = source.createdTimestamp;
+  const projected = [
+    ...keys.map((k) => `${cast(quoteIdent(k.name), k.type)} AS ${quoteIdent(k.name)}`),
+    `${cast(quoteIdent(source.timestamp), 'TIMESTAMPTZ')} AS ${quoteIdent(EVENT)}`,
+    ...(created === undefined ? [] : [`${cast(quoteIdent(created), 'TIMESTAMPTZ')} AS ${quoteIdent(CREATED)}`]),
+    ...features.map((f, i) => `${cast(quoteIdent(f.name), f.type)} AS ${quoteIdent(`__larder_f${i}`)}`),
+  ];
+  const stringKeys = keys.filter((k) => k.type === 'VARCHAR').map((k) => k.name);
+  const relation = sourceRelation(source, projectDir, source.type === 'file' && source.format === 'csv' ? stringKeys : []);
+  const ev = quoteIdent(EVENT);
+  const cr = quoteIdent(CREATED);
+  const end = instant(request.end);
+  const where = [
+    ...keys.map((k) => `${quoteIdent(k.name)} IS NOT NULL`),
+    `${ev} IS NOT NULL`,
+    `${ev} <= ${end}`,
+    ...(created === undefined ? [] : [`${cr} IS NOT NULL`, `${cr} <= ${end}`]),
+  ];
+  if (request.start !== null) {
+    const from = `${ev} >= ${instant(request.start)}`;
+    where.push(created !== undefined && request.createdAfter !== undefined ? `(${from} OR ${cr} > ${instant(request.createdAfter)})` : from);
+  }
+  const packed = [
+    ...features.map((_, i) => `${quoteIdent(`f${i}`)} := ${quoteIdent(`__larder_f${i}`)}`),
+    `"e" := ${ev}`,
+    ...(created === undefined ? [] : [`"c" := ${cr}`]),
+  ];
+  const order = created === undefined ? ev : `(${ev}, ${cr})`;
+  const keyList = keys.map((k) => quoteIdent(k.name)).join(', ');
+  const best = quoteIdent(BEST);
+  const out = [
+    ...keys.map((k) => quoteIdent(k.name)),
+    `epoch_ms(struct_extract(${best}, 'e')) AS ${quoteIdent(EVENT_MS)}`,
+    ...(created === undefined ? [] : [`epoch_ms(struct_extract(${best}, 'c')) AS ${quoteIdent(CREATED_MS)}`]),
+    ...features.map((f, i) => `struct_extract(${best}, ${sqlLiteral(`f${i}`)}) AS ${quoteIdent(f.name)}`),
+  ];
+  const inner = `SELECT ${projected.join(',\n       ')}\nFROM ${relation}`;
+  return `-- Larder materialization pull: per entity of ${view.name}, the latest row of source ${source.name}\n` +
+    `-- with ${request.start === null ? '' : 'start <= '}event_ts <= end${created === undefined ? '' : ' and created_ts <= end'}` +
+    ` (the point-in-time pick at T = end).\n` +
+    `SELECT ${out.join(',\n       ')}\nFROM (\n` +
+    `  SELECT ${keyList}, arg_max(struct_pack(${packed.join(', ')}), ${order}) AS ${best}\n` +
+    `  FROM (\n${indent(inner, 4)}\n  )\n  WHERE ${where.join('\n    AND ')}\n  GROUP BY ${keyList}\n)`;
+}
+
+/** How many entities the pull would yield (for progress and ETA). */
+export async function countLatest(session: Session, request: PullRequest, projectDir: string): Promise<number> {
+  const rows = await session.rows(`SELECT count(*) AS n FROM (\n${pullSql(request, projectDir)}\n)`);
+  return Number(rows[0]?.['n'] ?? 0);
+}
+
+/** Streams the pull in batches of about `batchRows`; the session must stay open while iterating. */
+export async function* pullLatest(session: Session, request: PullRequest, projectDir: string): AsyncGenerator<PulledBatch> {
+  const sql = pullSql(request, projectDir);
+  const { keys, features } = columnsOf(request);
+  const created = request.view.source.createdTimestamp !== undefined;
+  const batchRows = Math.max(1, request.batchRows ?? 50_000);
+  let result: DuckDBResult;
+  try {
+    result = await session.stream(sql);
+  } catch (error) {
+    throw session.queryError(error, sql);
+  }
+  const types = result.columnTypes();
+  const offsets = { event: keys.length, created: keys.length + 1, features: keys.length + (created ? 2 : 1) };
+  let batch = emptyColumns(types.length);
+  let length = 0;
+  const flush = (): PulledBatch => {
+    const columns = batch;
+    const out: PulledBatch = {
+      length,
+      keyNames: keys.map((k) => k.name),
+      keys: columns.slice(0, keys.length),
+      eventTs: columns[offsets.event] as number[],
+      createdTs: created ? columns[offsets.created] as number[] : null,
+      features: columns.slice(offsets.features, offsets.features + features.length),
+    };
+    batch = emptyColumns(types.length);
+    length = 0;
+    return out;
+  };
+  for (;;) {
+    session.checkAborted('materialization pull');
+    let chunk;
+    try {
+      chunk = await result.fetchChunk();
+    } catch (error) {
+      throw session.queryError(error, sql);
+    }
+    if (!chunk || chunk.rowCount === 0) break;
+    const columns = chunkColumns(chunk, types);
+    columns.forEach((values, c) => { const target = batch[c] as unknown[]; for (const v of values) target.push(v); });
+    length += chunk.rowCount;
+    if (length >= batchRows) yield flush();
+  }
+  if (length > 0) yield flush();
+}
+
+function emptyColumns(n: number): unknown[][] {
+  return Array.from({ length: n }, () => []);
+}
