@@ -13,6 +13,9 @@ import type { DefinitionIssue, ProjectDefinitions } from './define/project.ts';
 import { selectFeatures } from './define/selection.ts';
 import { loadProject } from './load.ts';
 import type { OfflineStore, RetrievalJob } from './offline/store.ts';
+import { openOnlineStore } from './open-online.ts';
+import { getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from './online-read.ts';
+import type { OnlineStore } from './online/store.ts';
 
 export interface OpenStoreOptions {
   /** The project folder, holding `larder.config.ts`. Defaults to the current directory. */
@@ -28,6 +31,7 @@ export class FeatureStore {
   readonly registry: DefinitionRegistry;
   readonly offline: OfflineStore;
   readonly modules: readonly string[];
+  #online: Promise<OnlineStore> | undefined;
 
   constructor(parts: {
     config: ResolvedConfig; project: ProjectDefinitions; issues: readonly DefinitionIssue[];
@@ -80,8 +84,26 @@ export class FeatureStore {
     return rebuildDataset(this.datasetContext(), id, out, options.signal);
   }
 
+  /** The project's online store, connected on first use (Redis or the embedded memory store). */
+  onlineStore(): Promise<OnlineStore> {
+    this.#online ??= openOnlineStore(this.config);
+    return this.#online;
+  }
+
+  /**
+   * The latest feature values of entity rows, with statuses, in one online round trip.
+   * @example await store.getOnlineFeatures({ service: 'delay_model', entities: [{ origin: 'SFO' }] });
+   */
+  async getOnlineFeatures(request: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
+    assertValidDefinitions(this.issues);
+    const online = await this.onlineStore();
+    return getOnlineFeatures({ projectName: this.config.project, project: this.project, online }, request);
+  }
+
   async close(): Promise<void> {
-    await this.offline.close();
+    const online = this.#online;
+    this.#online = undefined;
+    await Promise.all([this.offline.close(), online?.then((o) => o.close(), () => undefined)]);
   }
 
   private datasetContext(): DatasetContext {
