@@ -8,11 +8,11 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { larderError } from '../errors.ts';
-import { hashSpec, newDatasetId, type DatasetManifest } from '../registry/index.ts';
-import type { FeatureViewDef, OnDemandViewDef } from './define/definitions.ts';
+import { newDatasetId, type DatasetManifest } from '../registry/index.ts';
+import { appliedObjects } from './applied.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import { selectFeatures, type FeatureSelection } from './define/selection.ts';
-import { canonicalJson, specOf } from './define/spec.ts';
+import { canonicalJson } from './define/spec.ts';
 import type { EntityInput, SourceFingerprint } from './offline/store.ts';
 import { sha256File, type DatasetContext } from './dataset-context.ts';
 import { rebuildProject } from './rebuild-project.ts';
@@ -50,30 +50,6 @@ async function atomicWrite(file: string, data: string | Uint8Array): Promise<voi
 
 function isSqlText(text: string): boolean {
   return /^\s*(select|with|from)\b/i.test(text);
-}
-
-/** Views, sources and entities a selection reads, each with the version the registry holds. */
-async function appliedObjects(ctx: DatasetContext, selection: FeatureSelection): Promise<DatasetManifest['views']> {
-  const defs: (FeatureViewDef | OnDemandViewDef | import('./define/definitions.ts').AnyDefinition)[] = [];
-  const add = (d: import('./define/definitions.ts').AnyDefinition): void => { if (!defs.includes(d)) defs.push(d); };
-  for (const { view } of selection.views) {
-    add(view);
-    add(view.source);
-    for (const e of view.entities) { const ent = typeof e === 'string' ? ctx.project.entities.get(e) : e; if (ent) add(ent); }
-  }
-  for (const odfv of selection.onDemand) add(odfv);
-  const out: DatasetManifest['views'] = [];
-  for (const def of defs) {
-    const spec = specOf(def);
-    const hash = hashSpec(spec);
-    const applied = await ctx.registry.object(def.kind, def.name);
-    if (!applied || applied.hash !== hash) {
-      const what = `${def.kind} ${def.name}${applied ? ' (changed since the last apply)' : ''}`;
-      throw larderError('LARDER_E_NOT_APPLIED', { what });
-    }
-    out.push({ kind: def.kind, name: def.name, version: applied.version, hash } as DatasetManifest['views'][number]);
-  }
-  return out;
 }
 
 async function recordEntities(ctx: DatasetContext, entities: EntityInput, id: string): Promise<EntitiesRecord> {
@@ -143,7 +119,7 @@ export async function writeDataset(ctx: DatasetContext, request: DatasetRequest,
     ...(request.service === undefined ? {} : { service: request.service }),
     fullFeatureNames: request.fullFeatureNames ?? false,
   });
-  const views = await appliedObjects(ctx, selection);
+  const views = await appliedObjects(ctx.registry, ctx.project, selection.views.map((v) => v.view), selection.onDemand);
   const id = newDatasetId();
   const timestampColumn = request.timestampColumn ?? ctx.timestampColumn;
   const entities = await recordEntities(ctx, request.entities, id);

@@ -1,0 +1,222 @@
+/**
+ * @module materialize
+ * Materialization: the latest row of each entity of a feature view, pulled from the offline
+ * store in batches (`offline/pull.ts`) and written to the online store last-write-wins, two
+ * write calls in flight so encoding overlaps the store's work.
+ *
+ * `materialize({ start, end })` writes, per entity, the point-in-time pick at `T = end` among
+ * rows with `start <= event_ts <= end`. `materializeIncremental({ end })` continues each view
+ * from its watermark in the registry (record `watermark/<view>`): the first run starts at
+ * `end - ttl` (all history without a ttl); after a view's run succeeds its watermark becomes
+ * `end`. Late rows (created after the watermark, event before it) are picked up too, so a chain
+ * of incremental runs ends where one full run would. A watermark remembers the view version it
+ * was made with: after a view changes (`apply`), its next incremental run starts over as a
+ * first run, because values written in the old layout read as absent.
+ *
+ * Interrupted runs are safe to repeat: every write is last-write-wins by (event_ts,
+ * created_ts), an equally fresh row rewrites the same value, and the watermark moves only after
+ * the view's rows all landed — so killing a run and running it again ends in the same online
+ * state as one clean run.
+ */
+import { larderError } from '../errors.ts';
+import type { DefinitionRegistry } from '../registry/index.ts';
+import { appliedObjects } from './applied.ts';
+import type { FeatureViewDef } from './define/definitions.ts';
+import { parseDuration } from './define/duration.ts';
+import type { ProjectDefinitions } from './define/project.ts';
+import type { OfflineStore, PulledBatch, PullRequest } from './offline/store.ts';
+import { encodeEntityKey } from './online/entity-key.ts';
+import type { OnlineRow, OnlineStore, OnlineViewLayout } from './online/store.ts';
+import { onlineLayout } from './online-layout.ts';
+
+/** What materialization needs from the store. */
+export interface MaterializeContext {
+  readonly projectName: string;
+  readonly project: ProjectDefinitions;
+  readonly registry: DefinitionRegistry;
+  readonly offline: OfflineStore;
+  readonly online: OnlineStore;
+}
+
+export interface MaterializeProgress {
+  readonly view: string;
+  /** Rows written so far for this view. */
+  readonly rows: number;
+  /** Rows this view will write in all (one per entity). */
+  readonly total: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  /** Seconds left at the current rate; null before the first batch lands. */
+  readonly etaSeconds: number | null;
+}
+
+interface CommonOptions {
+  /** Feature view names; default every feature view of the project. */
+  readonly views?: readonly string[];
+  readonly signal?: AbortSignal;
+  /** Called after each written batch (and once per view before the first); counting rows for the ETA costs one extra query per view. */
+  readonly onProgress?: (progress: MaterializeProgress) => void;
+  /** Rows per online write call (default 50 000). */
+  readonly batchRows?: number;
+}
+
+export interface MaterializeRequest extends CommonOptions {
+  /** Inclusive lower bound of event time; omit (or null) for all history. */
+  readonly start?: Date | null;
+  /** Inclusive upper bound of event and created time: the `T` of the pick. */
+  readonly end: Date;
+}
+
+export interface MaterializeIncrementalRequest extends CommonOptions {
+  /** Default: now. */
+  readonly end?: Date;
+}
+
+export interface MaterializeResult {
+  readonly view: string;
+  /** Rows pulled and written (one per entity with a row in range). */
+  readonly rows: number;
+  /** Rows that replaced an older (or equal) value or filled an empty key. */
+  readonly written: number;
+  /** Rows older than the value already online, which changed nothing. */
+  readonly skippedOlder: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  /** null: all history. */
+  readonly start: Date | null;
+  readonly end: Date;
+}
+
+/** The watermark record of a view. */
+interface Watermark { end: string; version: number }
+
+const IN_FLIGHT = 2;
+
+export function watermarkKey(view: string): string {
+  return `watermark/${view}`;
+}
+
+function checkDate(value: unknown, name: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw larderError('LARDER_E_INVALID_REQUEST', { reason: `${name} must be a valid Date` });
+  }
+  return value;
+}
+
+/** The views to materialize, all applied as they are now (nothing is written otherwise). */
+async function selectViews(ctx: MaterializeContext, names: readonly string[] | undefined): Promise<{ view: FeatureViewDef; version: number }[]> {
+  const views = names === undefined ? [...ctx.project.views.values()] : names.map((name) => {
+    const view = ctx.project.views.get(name);
+    if (view) return view;
+    if (ctx.project.onDemandViews.has(name)) {
+      throw larderError('LARDER_E_INVALID_REQUEST', { reason: `${name} is an on-demand view: it is computed at read time, not materialized` });
+    }
+    throw larderError('LARDER_E_UNKNOWN_VIEW', { name });
+  });
+  const applied = await appliedObjects(ctx.registry, ctx.project, views);
+  return [...new Set(views)].map((view) => ({
+    view, version: applied.find((a) => a.kind === 'featureView' && a.name === view.name)?.version ?? 0,
+  }));
+}
+
+/** A pulled batch as online rows. */
+function toOnlineRows(batch: PulledBatch): OnlineRow[] {
+  const rows: OnlineRow[] = new Array<OnlineRow>(batch.length);
+  const keyNames = batch.keyNames;
+  const key: Record<string, unknown> = {};
+  for (let i = 0; i < batch.length; i++) {
+    for (let k = 0; k < keyNames.length; k++) key[keyNames[k] as string] = (batch.keys[k] as unknown[])[i];
+    const values = new Array<unknown>(batch.features.length);
+    for (let f = 0; f < values.length; f++) values[f] = (batch.features[f] as unknown[])[i];
+    rows[i] = {
+      entityKey: encodeEntityKey(keyNames, key), values,
+      eventTs: batch.eventTs[i] as number, createdTs: batch.createdTs === null ? null : batch.createdTs[i] as number,
+    };
+  }
+  return rows;
+}
+
+/** Pulls one view's rows and writes them, {@link IN_FLIGHT} write calls at a time. */
+async function materializeView(ctx: MaterializeContext, view: FeatureViewDef, range: Omit<PullRequest, 'project' | 'view'>, options: CommonOptions): Promise<MaterializeResult> {
+  const started = performance.now();
+  const layout: OnlineViewLayout = onlineLayout(ctx.projectName, view);
+  const request: PullRequest = { project: ctx.project, view, ...range, batchRows: options.batchRows ?? 50_000 };
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const total = options.onProgress ? await ctx.offline.countLatest(request) : 0;
+  let rows = 0;
+  let written = 0;
+  let skippedOlder = 0;
+  const report = (): void => {
+    if (!options.onProgress) return;
+    const seconds = elapsed();
+    const rate = seconds > 0 ? rows / seconds : 0;
+    options.onProgress({ view: view.name, rows, total, seconds, rowsPerSecond: rate, etaSeconds: rows > 0 && rate > 0 ? Math.max(0, total - rows) / rate : null });
+  };
+  report();
+  let failure: unknown;
+  const pending: Promise<void>[] = [];
+  for await (const batch of ctx.offline.pullLatest(request)) {
+    if (failure !== undefined) break;
+    const chunk = toOnlineRows(batch);
+    pending.push(ctx.online.write(layout, chunk, options.signal === undefined ? {} : { signal: options.signal }).then((result) => {
+      rows += chunk.length;
+      written += result.written;
+      skippedOlder += result.skippedOlder;
+      report();
+    }, (error: unknown) => { failure ??= error; }));
+    if (pending.length >= IN_FLIGHT) await pending.shift();
+  }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+  const seconds = elapsed();
+  return { view: view.name, rows, written, skippedOlder, seconds, rowsPerSecond: seconds > 0 ? rows / seconds : 0, start: range.start, end: range.end };
+}
+
+/**
+ * Writes, per entity of each view, the latest row with `start <= event_ts <= end` (and
+ * `created_ts <= end`) to the online store.
+ * @example await materialize(ctx, { start: new Date('2026-03-01'), end: new Date() });
+ */
+export async function materialize(ctx: MaterializeContext, request: MaterializeRequest): Promise<MaterializeResult[]> {
+  const end = checkDate(request.end, 'end');
+  const start = request.start === undefined || request.start === null ? null : checkDate(request.start, 'start');
+  if (start !== null && start.getTime() > end.getTime()) {
+    throw larderError('LARDER_E_INVALID_REQUEST', { reason: `start ${start.toISOString()} is after end ${end.toISOString()}` });
+  }
+  const views = await selectViews(ctx, request.views);
+  const results: MaterializeResult[] = [];
+  for (const { view } of views) {
+    results.push(await materializeView(ctx, view, { start, end, ...(request.signal === undefined ? {} : { signal: request.signal }) }, request));
+  }
+  return results;
+}
+
+/**
+ * Continues each view from its watermark to `end` and moves the watermark to `end` when the
+ * view's rows have all landed.
+ * @example await materializeIncremental(ctx, { end: new Date() });
+ */
+export async function materializeIncremental(ctx: MaterializeContext, request: MaterializeIncrementalRequest = {}): Promise<MaterializeResult[]> {
+  const end = checkDate(request.end ?? new Date(), 'end');
+  const views = await selectViews(ctx, request.views);
+  const results: MaterializeResult[] = [];
+  for (const { view, version } of views) {
+    const key = watermarkKey(view.name);
+    const mark = await ctx.registry.getRecord<Watermark>(key);
+    const from = mark !== undefined && mark.version === version ? new Date(mark.end) : undefined;
+    if (from !== undefined && from.getTime() >= end.getTime()) {
+      results.push({ view: view.name, rows: 0, written: 0, skippedOlder: 0, seconds: 0, rowsPerSecond: 0, start: from, end });
+      continue;
+    }
+    const start = from ?? (view.ttl === undefined ? null : new Date(end.getTime() - parseDuration(view.ttl)));
+    results.push(await materializeView(ctx, view, {
+      start, end,
+      ...(from === undefined ? {} : { createdAfter: from }),
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+    }, request));
+    await ctx.registry.updateRecord<Watermark>(key, (old) => (
+      old !== undefined && old.version === version && Date.parse(old.end) > end.getTime() ? old : { end: end.toISOString(), version }
+    ));
+  }
+  return results;
+}
