@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
 import { datasetCommand } from './commands/dataset.ts';
+import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
 import { planCommand } from './commands/plan.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   plan: planCommand,
   apply: applyCommand,
   dataset: datasetCommand,
+  get: getCommand,
   quickstart: quickstartCommand,
 };
 
