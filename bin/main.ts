@@ -8,6 +8,7 @@ import { applyCommand } from './commands/apply.ts';
 import { datasetCommand } from './commands/dataset.ts';
 import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
+import { materializeCommand } from './commands/materialize.ts';
 import { planCommand } from './commands/plan.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
 import { EXIT, exitCodeOf, processIo, reportError, usageError } from './output.ts';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   plan: planCommand,
   apply: applyCommand,
   dataset: datasetCommand,
+  materialize: materializeCommand,
   get: getCommand,
   quickstart: quickstartCommand,
 };

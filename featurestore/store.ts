@@ -12,6 +12,10 @@ import { rebuildDataset, writeDataset, type DatasetRequest, type RebuildResult }
 import type { DefinitionIssue, ProjectDefinitions } from './define/project.ts';
 import { selectFeatures } from './define/selection.ts';
 import { loadProject } from './load.ts';
+import {
+  materialize, materializeIncremental, type MaterializeContext, type MaterializeIncrementalRequest, type MaterializeRequest,
+  type MaterializeResult,
+} from './materialize.ts';
 import type { OfflineStore, RetrievalJob } from './offline/store.ts';
 import { openOnlineStore } from './open-online.ts';
 import { getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from './online-read.ts';
@@ -98,6 +102,25 @@ export class FeatureStore {
     assertValidDefinitions(this.issues);
     const online = await this.onlineStore();
     return getOnlineFeatures({ projectName: this.config.project, project: this.project, online }, request);
+  }
+
+  /**
+   * Writes per entity of each view the latest row with `start <= event_ts <= end` to the online store.
+   * @example await store.materialize({ start: new Date('2026-03-01'), end: new Date() });
+   */
+  async materialize(request: MaterializeRequest): Promise<MaterializeResult[]> {
+    assertValidDefinitions(this.issues);
+    return materialize(await this.materializeContext(), request);
+  }
+
+  /** Continues each view from its watermark in the registry to `end` (default now). */
+  async materializeIncremental(request: MaterializeIncrementalRequest = {}): Promise<MaterializeResult[]> {
+    assertValidDefinitions(this.issues);
+    return materializeIncremental(await this.materializeContext(), request);
+  }
+
+  private async materializeContext(): Promise<MaterializeContext> {
+    return { projectName: this.config.project, project: this.project, registry: this.registry, offline: this.offline, online: await this.onlineStore() };
   }
 
   async close(): Promise<void> {
