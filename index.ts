@@ -11,4 +11,7 @@ export type { LarderConfig, ResolvedConfig } from './featurestore/config.ts';
 export { openStore, FeatureStore } from './featurestore/store.ts';
 export type { OpenStoreOptions } from './featurestore/store.ts';
 export type { DatasetRequest, RebuildResult } from './featurestore/datasets.ts';
+export type {
+  MaterializeIncrementalRequest, MaterializeProgress, MaterializeRequest, MaterializeResult,
+} from './featurestore/materialize.ts';
 export type { PlanResult } from './featurestore/apply.ts';
