@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   LARDER_E_UNKNOWN_FEATURE: { status: 404, message: 'Unknown feature {ref}' },
   LARDER_E_UNKNOWN_VIEW: { status: 404, message: 'Unknown feature view {name}' },
   LARDER_E_UNKNOWN_SERVICE: { status: 404, message: 'Unknown feature service {name}' },
+  LARDER_E_UNKNOWN_SOURCE: { status: 404, message: 'Unknown push source {name}' },
   LARDER_E_FEATURE_NAME_CLASH: { status: 400, message: 'Output column {column} would come from both {first} and {second}; pass fullFeatureNames: true' },
   LARDER_E_INVALID_ENTITIES: { status: 400, message: 'Invalid entity rows: {reason}' },
   LARDER_E_INVALID_REQUEST: { status: 400, message: 'Invalid request: {reason}' },

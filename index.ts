@@ -15,3 +15,5 @@ export type {
   MaterializeIncrementalRequest, MaterializeProgress, MaterializeRequest, MaterializeResult,
 } from './featurestore/materialize.ts';
 export type { PlanResult } from './featurestore/apply.ts';
+export type { FeatureStatus, OnlineFeatureRow, OnlineFeaturesRequest, OnlineFeaturesResponse } from './featurestore/online-read.ts';
+export type { PushOptions, PushResult, PushTarget } from './featurestore/push.ts';

@@ -6,7 +6,7 @@
  */
 import { larderError } from '../errors.ts';
 import {
-  entity, featureView, fileSource, sqlSource, type BatchSourceDef, type EntityDef, type FeatureViewDef,
+  entity, featureView, fileSource, pushSource, sqlSource, type BatchSourceDef, type EntityDef, type FeatureViewDef,
 } from './define/definitions.ts';
 import { t, type DType, type DTypeSpec } from './define/dtypes.ts';
 import type { DefinitionSpec } from './define/spec.ts';
@@ -39,6 +39,12 @@ export function sourceFromSpec(spec: DefinitionSpec): BatchSourceDef {
     return fileSource(spec.name, { path: String(spec.path), format: spec.format === 'csv' ? 'csv' : 'parquet', ...timed });
   }
   if (spec.type === 'sql') return sqlSource(spec.name, { query: String(spec.query), ...timed });
+  if (spec.type === 'push') {
+    return pushSource(spec.name, {
+      schema: dtypes(spec.schema, spec.schemaOrder), ...timed,
+      ...(typeof spec.batchPath === 'string' ? { batchPath: spec.batchPath } : {}),
+    });
+  }
   throw larderError('LARDER_E_REGISTRY_CORRUPT', { path: `source:${spec.name}`, reason: `source type ${String(spec.type)} has no batch form` });
 }
 

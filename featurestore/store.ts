@@ -19,6 +19,7 @@ import {
 import type { OfflineStore, RetrievalJob } from './offline/store.ts';
 import { openOnlineStore } from './open-online.ts';
 import { getOnlineFeatures, type OnlineFeaturesRequest, type OnlineFeaturesResponse } from './online-read.ts';
+import { push, type PushOptions, type PushResult } from './push.ts';
 import type { OnlineStore } from './online/store.ts';
 
 export interface OpenStoreOptions {
@@ -102,6 +103,16 @@ export class FeatureStore {
     assertValidDefinitions(this.issues);
     const online = await this.onlineStore();
     return getOnlineFeatures({ projectName: this.config.project, project: this.project, online }, request);
+  }
+
+  /**
+   * Pushes rows to a push source: online (every view on it), offline (a new Parquet file) or both.
+   * Every row is checked first; a bad batch writes nothing.
+   * @example await store.push('trip_events', [{ driver_id: 1, speed: 42.5, ts: new Date() }], { to: 'both' });
+   */
+  push(source: string, rows: readonly Record<string, unknown>[], options: PushOptions = {}): Promise<PushResult> {
+    assertValidDefinitions(this.issues);
+    return push({ projectName: this.config.project, project: this.project, online: () => this.onlineStore(), offline: this.offline }, source, rows, options);
   }
 
   /**

@@ -1,7 +1,7 @@
 /**
  * @module definitions
  * The definition builders users call in their feature modules: `entity`, `fileSource`,
- * `sqlSource`, `requestSource`, `featureView`, `onDemandView`, `featureService`. Each returns a
+ * `sqlSource`, `pushSource`, `requestSource`, `featureView`, `onDemandView`, `featureService`. Each returns a
  * frozen, branded object. Builders never throw: problems (bad names, unknown references, …) are
  * collected all at once by `validateProject` when the project is loaded.
  */
@@ -45,7 +45,22 @@ export interface RequestSourceDef<S extends DTypes = DTypes> extends Branded<'so
   readonly $inferRow: { [P in keyof S]: Infer<S[P]> };
 }
 
-export type BatchSourceDef = FileSourceDef | SqlSourceDef;
+/**
+ * Rows pushed by the application (`store.push`, `larder push`) for real-time features: written
+ * online to the views on this source, and/or appended as Parquet under the project's
+ * `.larder/push/<name>/`, which the offline store reads together with the optional `batchPath`.
+ */
+export interface PushSourceDef<S extends DTypes = DTypes> extends Branded<'source'>, TimedSource {
+  readonly type: 'push';
+  /** Every column of a pushed row: join keys, features and the timestamp column(s). */
+  readonly schema: S;
+  /** Historical rows (a Parquet file or glob, relative to the project) read offline with the pushed ones. */
+  readonly batchPath?: string;
+  readonly $inferRow: { [P in keyof S]: Infer<S[P]> | null };
+}
+
+/** What a feature view reads from: files, a query, or pushed rows. */
+export type BatchSourceDef = FileSourceDef | SqlSourceDef | PushSourceDef;
 export type SourceDef = BatchSourceDef | RequestSourceDef;
 
 export interface FeatureViewProjection<N extends string = string> {
@@ -138,6 +153,19 @@ export function sqlSource(name: string, options: {
     kind: 'source' as const, type: 'sql' as const, name, query: options.query,
     timestamp: options.timestamp, createdTimestamp: options.createdTimestamp, description: options.description,
   }));
+}
+
+/**
+ * A source the application pushes rows to (real-time features).
+ * @example pushSource('trip_events', { schema: { driver_id: t.int64(), speed: t.float64(), ts: t.timestamp() }, timestamp: 'ts' })
+ */
+export function pushSource<S extends DTypes>(name: string, options: {
+  schema: S; timestamp: string; createdTimestamp?: string; batchPath?: string; description?: string;
+}): PushSourceDef<S> {
+  return brand('source', optional({
+    kind: 'source' as const, type: 'push' as const, name, schema: options.schema, timestamp: options.timestamp,
+    createdTimestamp: options.createdTimestamp, batchPath: options.batchPath, description: options.description,
+  })) as PushSourceDef<S>;
 }
 
 /** Fields that arrive with each request (online) or each entity row (offline). */

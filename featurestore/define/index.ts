@@ -7,11 +7,11 @@ export type { DType, DTypeKind, DTypeSpec, Expectations, Infer, InferFields, Sca
 export { parseDuration, formatDuration } from './duration.ts';
 export { isDefinition, BRAND } from './brand.ts';
 export {
-  entity, fileSource, sqlSource, requestSource, featureView, onDemandView, featureService,
+  entity, fileSource, sqlSource, pushSource, requestSource, featureView, onDemandView, featureService,
 } from './definitions.ts';
 export type {
   AnyDefinition, BatchSourceDef, EntityDef, FeatureServiceDef, FeatureViewDef, FeatureViewProjection,
-  FileSourceDef, OnDemandInput, OnDemandRow, OnDemandViewDef, RequestSourceDef, ServiceItem, SourceDef, SqlSourceDef,
+  FileSourceDef, OnDemandInput, OnDemandRow, OnDemandViewDef, PushSourceDef, RequestSourceDef, ServiceItem, SourceDef, SqlSourceDef,
 } from './definitions.ts';
 export { buildProject, collectDefinitions, viewEntities, NAME_PATTERN } from './project.ts';
 export type { DefinitionIssue, ProjectDefinitions, ProjectResult } from './project.ts';

@@ -5,7 +5,7 @@
  */
 import { isDefinition } from './brand.ts';
 import type {
-  AnyDefinition, BatchSourceDef, EntityDef, FeatureServiceDef, FeatureViewDef, OnDemandViewDef, SourceDef,
+  AnyDefinition, BatchSourceDef, EntityDef, FeatureServiceDef, FeatureViewDef, OnDemandViewDef, PushSourceDef, SourceDef,
 } from './definitions.ts';
 import { isDType, type DType } from './dtypes.ts';
 import { parseDuration } from './duration.ts';
@@ -150,6 +150,25 @@ function checkSource(source: SourceDef, error: Report, checkName: NameCheck): vo
   if (source.type === 'sql' && (typeof source.query !== 'string' || source.query.trim().length === 0)) {
     error('no_query', path, `SQL source ${source.name} needs a query`);
   }
+  if (source.type === 'push') checkPushSource(source, path, error, checkName);
+}
+
+function checkPushSource(source: PushSourceDef, path: string, error: Report, checkName: NameCheck): void {
+  const schema = source.schema ?? {};
+  if (Object.keys(schema).length === 0) error('empty_schema', path, `push source ${source.name} declares no columns`);
+  for (const [field, dtype] of Object.entries(schema)) {
+    checkName(field, `${path}.schema.${field}`, 'column');
+    if (!isDType(dtype)) error('bad_dtype', `${path}.schema.${field}`, `column ${field} needs a dtype such as t.float64()`);
+  }
+  for (const [option, column] of [['timestamp', source.timestamp], ['createdTimestamp', source.createdTimestamp]] as const) {
+    if (typeof column !== 'string' || column.length === 0) continue;
+    if (schema[column]?.kind !== 'timestamp') {
+      error('bad_push_timestamp', `${path}.${option}`, `push source ${source.name}: ${option} column ${column} must be in its schema as t.timestamp()`);
+    }
+  }
+  if (source.batchPath !== undefined && (typeof source.batchPath !== 'string' || source.batchPath.length === 0)) {
+    error('no_path', `${path}.batchPath`, `push source ${source.name}: batchPath must be a file or glob`);
+  }
 }
 
 /** The entities of a view, resolved by object or by name. */
@@ -232,11 +251,19 @@ function checkView(view: FeatureViewDef, entities: ReadonlyMap<string, EntityDef
     }
   }
   if (!view.source || view.source.kind !== 'source' || (view.source as { type: string }).type === 'request') {
-    error('bad_source', `${path}.source`, `feature view ${view.name} needs a file or SQL source`);
+    error('bad_source', `${path}.source`, `feature view ${view.name} needs a file, SQL or push source`);
   } else {
     const source: BatchSourceDef = view.source;
     if (Object.hasOwn(view.features ?? {}, source.timestamp)) {
       error('feature_is_timestamp', `${path}.features.${source.timestamp}`, `feature ${source.timestamp} of ${view.name} is the source's timestamp column`);
+    }
+    // A push source's schema is all its rows hold: a view can only use columns it declares.
+    if (source.type === 'push') {
+      for (const column of [...keyOwner.keys(), ...Object.keys(view.features ?? {})]) {
+        if (!Object.hasOwn(source.schema ?? {}, column)) {
+          error('not_in_push_schema', `${path}.source`, `feature view ${view.name} uses column ${column}, which push source ${source.name} does not declare`);
+        }
+      }
     }
   }
   if (view.ttl !== undefined) {

@@ -35,7 +35,8 @@ export function specOf(def: AnyDefinition): DefinitionSpec {
       if (def.type === 'request') return { ...base, type: 'request', schema: dtypes(def.schema), ...describe };
       return {
         ...base, type: def.type,
-        ...(def.type === 'file' ? { path: def.path, format: def.format } : { query: def.query }),
+        ...(def.type === 'file' ? { path: def.path, format: def.format } : def.type === 'sql' ? { query: def.query }
+          : { schema: dtypes(def.schema), schemaOrder: Object.keys(def.schema), ...(def.batchPath === undefined ? {} : { batchPath: def.batchPath }) }),
         timestamp: def.timestamp,
         ...(def.createdTimestamp === undefined ? {} : { createdTimestamp: def.createdTimestamp }),
         ...describe,

@@ -5,12 +5,13 @@
  * why the engine holds no database file lock.
  */
 import { larderError } from '../../errors.ts';
-import type { BatchSourceDef } from '../define/definitions.ts';
+import type { BatchSourceDef, PushSourceDef } from '../define/definitions.ts';
 import type { DefinitionIssue, ProjectDefinitions } from '../define/project.ts';
 import { DuckDBEngine, type EngineOptions } from './duckdb.ts';
 import { contentHash, fingerprintSource } from './fingerprint.ts';
 import { DuckDBRetrievalJob } from './retrieval-job.ts';
 import { countLatest, pullLatest } from './pull.ts';
+import { appendPushedRows } from './push-append.ts';
 import { checkSchemas } from './schema-check.ts';
 import { assertSourceFiles, describeSource } from './sources.ts';
 import type {
@@ -36,6 +37,10 @@ class DuckDBOfflineStore implements OfflineStore {
 
   fingerprintSource(source: BatchSourceDef): Promise<SourceFingerprint> {
     return this.engine.withSession((s) => fingerprintSource(s, source, this.engine.projectDir));
+  }
+
+  appendPushed(source: PushSourceDef, rows: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<string> {
+    return this.engine.withSession((s) => appendPushedRows(s, this.engine.projectDir, source, rows), signal);
   }
 
   contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }> {

@@ -13,11 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { larderError, reasonOf } from '../../errors.ts';
 import type { BatchSourceDef } from '../define/definitions.ts';
 import type { Session } from './duckdb.ts';
-import { describeRelation, matchingFiles, sourcePath } from './sources.ts';
+import { describeRelation, matchingFiles, pushedFiles, sourcePath } from './sources.ts';
 import { quoteIdent, sqlLiteral } from './sql.ts';
 import type { SourceFingerprint } from './store.ts';
 
@@ -52,9 +52,14 @@ function portable(path: string, projectDir: string): string {
 
 export async function fingerprintSource(session: Session, source: BatchSourceDef, projectDir: string): Promise<SourceFingerprint> {
   if (source.type === 'sql') return { source: source.name, query: source.query };
-  const pattern = sourcePath(source, projectDir);
-  const files = await matchingFiles(session, pattern).catch(() => []);
-  if (files.length === 0) throw larderError('LARDER_E_SOURCE_UNREADABLE', { source: source.name, reason: `no file matches ${pattern}` });
+  // A push source: its pushed files (none yet is fine) and its declared batch files.
+  const pattern = source.type === 'file' ? sourcePath(source, projectDir)
+    : source.batchPath === undefined ? undefined : resolve(projectDir, source.batchPath);
+  const files = [
+    ...(source.type === 'push' ? pushedFiles(projectDir, source.name) : []),
+    ...(pattern === undefined ? [] : await matchingFiles(session, pattern).catch(() => [])),
+  ];
+  if (files.length === 0 && pattern !== undefined) throw larderError('LARDER_E_SOURCE_UNREADABLE', { source: source.name, reason: `no file matches ${pattern}` });
   const stats = await Promise.all(files.map(async (file) => {
     try {
       const s = await stat(file);

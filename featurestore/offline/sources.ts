@@ -3,11 +3,13 @@
  * How batch sources (and entity files) are read: as DuckDB relations over the files in place
  * (`read_parquet`, `read_csv`) or as the user's query, never pulled into JS.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { larderError, reasonOf } from '../../errors.ts';
-import type { BatchSourceDef, FileSourceDef } from '../define/definitions.ts';
+import type { BatchSourceDef, FileSourceDef, PushSourceDef } from '../define/definitions.ts';
+import { duckdbTypeOf } from '../define/dtypes.ts';
 import type { Session } from './duckdb.ts';
-import { sqlLiteral } from './sql.ts';
+import { quoteIdent, sqlLiteral } from './sql.ts';
 import type { SourceColumn } from './store.ts';
 
 /** A file source's path (or glob) made absolute against the project folder. */
@@ -36,9 +38,45 @@ export function queryRelation(query: string): string {
   return `(\n${query.trim().replace(/;+\s*$/, '')}\n)`;
 }
 
+/** The folder pushed rows of a push source are appended to, one Parquet file per push. */
+export function pushDirOf(projectDir: string, sourceName: string): string {
+  return join(projectDir, '.larder', 'push', sourceName);
+}
+
+/** The Parquet files pushed so far (sorted; temp files of pushes in progress are not listed). */
+export function pushedFiles(projectDir: string, sourceName: string): string[] {
+  const dir = pushDirOf(projectDir, sourceName);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw larderError('LARDER_E_SOURCE_UNREADABLE', { source: sourceName, reason: reasonOf(error) }, { cause: error });
+  }
+  return names.filter((n) => n.endsWith('.parquet') && !n.startsWith('.')).sort().map((n) => join(dir, n));
+}
+
+/**
+ * A push source as a relation: an empty row set typed by its schema (so a source nothing was
+ * pushed to yet reads as empty, not as an error), the pushed files and the declared batch files,
+ * unioned by column name. The files are listed now: one relation reads one snapshot.
+ */
+function pushRelation(source: PushSourceDef, projectDir: string): string {
+  const typed = Object.entries(source.schema).map(([name, dtype]) => `CAST(NULL AS ${duckdbTypeOf(dtype)}) AS ${quoteIdent(name)}`);
+  const parts = [`SELECT ${typed.join(', ')} WHERE false`];
+  const files = pushedFiles(projectDir, source.name);
+  if (files.length > 0) parts.push(`SELECT * FROM read_parquet([${files.map(sqlLiteral).join(', ')}], union_by_name = true)`);
+  if (source.batchPath !== undefined) {
+    const path = isAbsolute(source.batchPath) ? source.batchPath : resolve(projectDir, source.batchPath);
+    parts.push(`SELECT * FROM ${fileRelation(path, formatOfPath(path))}`);
+  }
+  return `(\n${parts.join('\nUNION ALL BY NAME\n')}\n)`;
+}
+
 /** The relation a batch source is read as. */
 export function sourceRelation(source: BatchSourceDef, projectDir: string, varcharColumns: readonly string[] = []): string {
   if (source.type === 'sql') return queryRelation(source.query);
+  if (source.type === 'push') return pushRelation(source, projectDir);
   return fileRelation(sourcePath(source, projectDir), source.format, varcharColumns);
 }
 
@@ -50,8 +88,8 @@ export async function matchingFiles(session: Session, pattern: string): Promise<
 
 /** `LARDER_E_SOURCE_UNREADABLE` unless a file source matches at least one file. */
 export async function assertSourceFiles(session: Session, source: BatchSourceDef, projectDir: string): Promise<void> {
-  if (source.type !== 'file') return;
-  const path = sourcePath(source, projectDir);
+  if (source.type === 'sql' || (source.type === 'push' && source.batchPath === undefined)) return;
+  const path = source.type === 'file' ? sourcePath(source, projectDir) : resolve(projectDir, source.batchPath as string);
   const files = await matchingFiles(session, path).catch(() => []);
   if (files.length === 0) {
     const reason = `no file matches ${path}`;

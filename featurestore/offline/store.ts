@@ -5,7 +5,7 @@
  * implementation lives in `duckdb-store.ts` (DESIGN §2, §4, §5).
  */
 import type { Table } from 'apache-arrow';
-import type { BatchSourceDef, FeatureViewDef } from '../define/definitions.ts';
+import type { BatchSourceDef, FeatureViewDef, PushSourceDef } from '../define/definitions.ts';
 import type { DefinitionIssue, ProjectDefinitions } from '../define/project.ts';
 import type { FeatureSelection } from '../define/selection.ts';
 
@@ -106,6 +106,11 @@ export interface OfflineStore {
    */
   checkSchemas(project: ProjectDefinitions): Promise<DefinitionIssue[]>;
   fingerprintSource(source: BatchSourceDef): Promise<SourceFingerprint>;
+  /**
+   * Appends validated rows of a push source as one new Parquet file under the project
+   * (`.larder/push/<source>/`), atomically (temp file + rename); returns its path.
+   */
+  appendPushed(source: PushSourceDef, rows: readonly Record<string, unknown>[], signal?: AbortSignal): Promise<string>;
   /** Content hash of a Parquet file's rows, order-sensitive, the same as `toParquet` returned. */
   contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }>;
   /**
