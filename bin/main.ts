@@ -10,6 +10,7 @@ import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
 import { materializeCommand } from './commands/materialize.ts';
 import { planCommand } from './commands/plan.ts';
+import { pushCommand } from './commands/push.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
 import { EXIT, exitCodeOf, processIo, reportError, usageError } from './output.ts';
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   dataset: datasetCommand,
   materialize: materializeCommand,
   get: getCommand,
+  push: pushCommand,
   quickstart: quickstartCommand,
 };
 
