@@ -39,7 +39,7 @@ function preview(table: Table, columns: readonly string[], n: number): string[] 
 }
 
 export const quickstartCommand: Command = {
-  summary: 'run the example project end to end: apply, training and validation datasets, rebuild check',
+  summary: 'run the example project end to end: apply, datasets, rebuild check, materialize, online reads',
   usage: 'Usage: larder quickstart [--project DIR]  (default: the bundled example in fixtures/example)',
   options: {},
   async run({ io, values }: CommandContext): Promise<number> {
@@ -77,6 +77,30 @@ export const quickstartCommand: Command = {
       const rebuildOut = path.join(dir, '.larder', 'datasets', 'train.rebuild.parquet');
       const [rebuilt, rebuildSeconds] = await timed(() => withProgress(io, 'rebuild check', () => store.rebuildDataset(train.id, rebuildOut)));
       say(`  rebuild of ${train.id}: ${rebuilt.identical ? 'identical content' : 'DIFFERENT content'} (${rebuilt.contentHash.slice(0, 16)}…, ${rebuildSeconds.toFixed(2)} s)`);
+      // Online: materialize the state as of the split, then read it back as serving would
+      // at 00:30 that day (a replayed clock: the example data lies in the past).
+      const asOf = new Date('2026-03-08T00:00:00Z');
+      const [materialized, materializeSeconds] = await timed(() => withProgress(io, 'materialize', () => store.materialize({ end: asOf })));
+      const written = materialized.reduce((n, m) => n + m.rows, 0);
+      say(`  materialize as of ${asOf.toISOString()} into the ${store.config.online.type} online store: ${written.toLocaleString('en-US')} entity rows over ${materialized.length} views (${materializeSeconds.toFixed(2)} s)`);
+      const readAt = new Date('2026-03-08T00:30:00Z');
+      const [online, readSeconds] = await timed(() => store.getOnlineFeatures({
+        service: 'ride_model',
+        now: readAt,
+        entities: [
+          { driver_id: 12, rider_id: 'r0042', pickup_zone: 'z1', dropoff_zone: 'z3', requested_at: readAt, distance_km: 4.2 },
+          { driver_id: 999, rider_id: 'r9999', pickup_zone: 'z2', dropoff_zone: 'z2', requested_at: readAt, distance_km: 12 },
+        ],
+      }));
+      say(`  online read of 2 requests at ${readAt.toISOString()} (${(readSeconds * 1000).toFixed(1)} ms):`);
+      for (const [i, row] of online.rows.entries()) {
+        const cells = online.features.map((f) => {
+          const v = row.values[f];
+          const shown = typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v);
+          return `${f}=${shown} ${row.statuses[f]}`;
+        });
+        say(`    #${i + 1} ${cells.join(', ')}`);
+      }
       const total = (performance.now() - started) / 1000;
       say(`Done in ${total.toFixed(1)} s. Next: npx larder plan --project ${path.relative(process.cwd(), dir) || '.'}`);
       if (io.json) {
