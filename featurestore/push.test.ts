@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { isLarderError } from '../errors.ts';
 import { entity, featureView, pushSource } from './define/definitions.ts';
 import { t } from './define/dtypes.ts';
@@ -17,7 +17,7 @@ import { sourceFromSpec } from './from-spec.ts';
 import { openStore, type FeatureStore } from './store.ts';
 
 const FEATURES = `
-import { entity, featureView, pushSource, t } from 'larder';
+import { entity, featureView, onDemandView, pushSource, requestSource, t } from 'larder';
 export const driver = entity('driver', { joinKeys: { driver_id: t.int64() } });
 export const tripEvents = pushSource('trip_events', {
   schema: { driver_id: t.int64(), speed: t.float64(), label: t.string(), ts: t.timestamp(), created: t.timestamp() },
@@ -25,6 +25,11 @@ export const tripEvents = pushSource('trip_events', {
 });
 export const driverSpeed = featureView('driver_speed', { entities: [driver], source: tripEvents, ttl: '1d', features: { speed: t.float64() } });
 export const driverLabel = featureView('driver_label', { entities: [driver], source: tripEvents, features: { label: t.string().default('none') } });
+export const trip = requestSource('trip', { schema: { km: t.float64() } });
+export const eta = onDemandView('eta', {
+  inputs: [trip, driverSpeed], features: { minutes: t.float64(), moving: t.bool() },
+  compute: (row) => ({ minutes: row.speed === null || row.speed === 0 ? null : (row.km / row.speed) * 60, moving: (row.speed ?? 0) > 0 }),
+});
 `;
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -126,7 +131,44 @@ describe('push', () => {
   });
 });
 
+describe('push, then online and offline reads agree', () => {
+  it('gives the same batch and on-demand values from getOnlineFeatures and getHistoricalFeatures at now', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'larder-parity-'));
+    mkdirSync(path.join(root, 'features'));
+    writeFileSync(path.join(root, 'features', 'trips.ts'), FEATURES);
+    writeFileSync(path.join(root, 'larder.config.ts'), `export default { project: 'parity', online: { type: 'memory' } };\n`);
+    writeFileSync(path.join(root, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
+    mkdirSync(path.join(root, 'node_modules'));
+    symlinkSync(fileURLToPath(new URL('..', import.meta.url)), path.join(root, 'node_modules', 'larder'), 'dir');
+    const store = await openStore({ dir: root });
+    try {
+      const now = Date.now();
+      await store.push('trip_events', [
+        { driver_id: 1, speed: 40, ts: new Date(now - 3_600_000) },
+        { driver_id: 2, speed: 0, ts: new Date(now - 60_000) },
+        { driver_id: 3, speed: 90, ts: new Date(now - 3 * 86_400_000) }, // past the 1d ttl
+      ], { to: 'both' });
+      const features = ['driver_speed:speed', 'eta:minutes', 'eta:moving'];
+      const entities = [1, 2, 3, 4].map((id) => ({ driver_id: id, km: 10 }));
+      const online = await store.getOnlineFeatures({ features, entities, now });
+      const offline = await store.getHistoricalFeatures({ features, entities: entities.map((e) => ({ ...e, event_timestamp: new Date(now) })) }).toRows();
+      expect(online.rows.map((r) => r.values)).toEqual(offline.map((r) => ({ speed: r['speed'], minutes: r['minutes'], moving: r['moving'] })));
+      expect(online.rows.map((r) => r.values['minutes'])).toEqual([15, null, null, null]);
+      expect(online.rows.map((r) => r.statuses['speed'])).toEqual(['PRESENT', 'PRESENT', 'OUTSIDE_MAX_AGE', 'NOT_FOUND']);
+    } finally {
+      await store.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('pushSource definitions', () => {
+  it('infers the row type of its schema', () => {
+    const source = pushSource('events', { schema: { id: t.int64(), at: t.timestamp() }, timestamp: 'at' });
+    expectTypeOf(source.$inferRow).toEqualTypeOf<{ id: number | null; at: Date | null }>();
+    expect(Object.isFrozen(source)).toBe(true);
+  });
+
   const driver = entity('driver', { joinKeys: { driver_id: t.int64() } });
 
   it('checks the timestamp columns and that views use declared columns only', () => {
