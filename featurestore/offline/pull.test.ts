@@ -6,7 +6,7 @@
  * open starts, and late arrivals for incremental runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { entity, featureView, fileSource } from '../define/definitions.ts';
+import { entity, featureView, fileSource, pushSource } from '../define/definitions.ts';
 import { t } from '../define/dtypes.ts';
 import { buildProject } from '../define/project.ts';
 import { createDuckDBOfflineStore } from './duckdb-store.ts';
@@ -152,6 +152,19 @@ describe('pullLatest', () => {
       break;
     }
     expect(await store.countLatest({ project, view, start: null, end: new Date(BASE + MIN) })).toBe(2);
+  });
+
+  it('pulls push sources: nothing before the first push, then the pushed rows', async () => {
+    const user = entity('user', { joinKeys: { user_id: t.string() } });
+    const source = pushSource('clicks', { schema: { user_id: t.string(), ev: t.timestamp(), x: t.float64() }, timestamp: 'ev' });
+    const view = featureView('clicks', { entities: [user], source, features: { x: t.float64() } });
+    const { project } = buildProject([user, source, view]);
+    const request: PullRequest = { project, view, start: null, end: new Date(BASE + 10 * MIN) };
+    expect(await collect(store.pullLatest(request))).toEqual([]);
+    await fixture.write('.larder/push/clicks/0001.parquet', [{ name: 'user_id', type: 'VARCHAR' }, { name: 'ev', type: 'TIMESTAMP' }, { name: 'x', type: 'DOUBLE' }], [
+      ['a', new Date(BASE), 1], ['a', new Date(BASE + MIN), 2], ['b', new Date(BASE + 20 * MIN), 3],
+    ]);
+    expect(Object.fromEntries(flatten(await collect(store.pullLatest(request))))).toEqual({ a: { eventTs: BASE + MIN, createdTs: null, values: [2] } });
   });
 
   it('names a source with no files', async () => {
