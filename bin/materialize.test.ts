@@ -21,6 +21,7 @@ import { createRedisOnlineStore } from '../featurestore/online/redis-store.ts';
 import type { OnlineStore, StoredRow } from '../featurestore/online/store.ts';
 import { entityKeyOf, onlineLayout } from '../featurestore/online-layout.ts';
 import { BASE, HOUR, createMaterializeProject } from '../featurestore/testing/materialize-project.ts';
+import { requireRedisForTests } from '../featurestore/online/testing/redis-for-tests.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('./larder.js', import.meta.url));
@@ -38,24 +39,8 @@ async function larder(args: string[]): Promise<Result> {
   }
 }
 
-async function reachable(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
-const redisUp = await reachable(REDIS_URL);
-if (!redisUp) {
-  if (process.env['CI']) throw new Error(`Redis at ${REDIS_URL} is not reachable; in CI the kill-and-rerun test against Redis must run`);
-  console.warn(`\n⚠️  Redis at ${REDIS_URL} is not reachable: SKIPPING kill-and-rerun materialization into Redis. Start Redis or set REDIS_URL (in CI it runs and fails instead).\n`);
-}
+const redisUp = await requireRedisForTests('kill-and-rerun materialization into Redis', REDIS_URL);
 
 /** The generated project's views, loaded the way the CLI loads them. */
 async function views(dir: string): Promise<{ views: FeatureViewDef[]; entities: ReturnType<typeof buildProject>['project']['entities'] }> {

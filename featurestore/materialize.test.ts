@@ -8,7 +8,6 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureViewDef } from './define/definitions.ts';
 import { parseDuration } from './define/duration.ts';
@@ -20,28 +19,13 @@ import type { OnlineStore } from './online/store.ts';
 import { entityKeyOf, onlineLayout } from './online-layout.ts';
 import { openStore, type FeatureStore } from './store.ts';
 import { BASE, HOUR, createMaterializeProject } from './testing/materialize-project.ts';
+import { requireRedisForTests } from './online/testing/redis-for-tests.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../fixtures/example', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-async function reachable(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
-const redisUp = await reachable(REDIS_URL);
-if (!redisUp) {
-  if (process.env['CI']) throw new Error(`Redis at ${REDIS_URL} is not reachable; in CI the materialization tests against Redis must run`);
-  console.warn(`\n⚠️  Redis at ${REDIS_URL} is not reachable: SKIPPING materialization into Redis. Start Redis or set REDIS_URL (in CI they run and fail instead).\n`);
-}
+const redisUp = await requireRedisForTests('materialization into Redis', REDIS_URL);
 
 function copyExample(root: string): string {
   const dir = path.join(root, 'rides');

@@ -3,7 +3,6 @@
  * composite keys, request fields and on-demand views, full feature names, one round trip, errors.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isLarderError } from '../errors.ts';
 import { entity, featureService, featureView, fileSource, onDemandView, requestSource } from './define/definitions.ts';
@@ -14,6 +13,7 @@ import { createRedisOnlineStore } from './online/redis-store.ts';
 import type { OnlineStore } from './online/store.ts';
 import { entityKeyOf, onlineLayout } from './online-layout.ts';
 import { getOnlineFeatures, type OnlineFeaturesRequest } from './online-read.ts';
+import { requireRedisForTests } from './online/testing/redis-for-tests.ts';
 
 const HOUR = 3_600_000;
 const driver = entity('driver', { joinKeys: { driver_id: t.int64() } });
@@ -40,16 +40,7 @@ const model = featureService('model', { features: [driverStats.select('conv_rate
 const { project, issues } = buildProject([driver, zonePair, src, driverStats, zoneStats, ride, trip, model]);
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-async function reachable(target: string): Promise<boolean> {
-  const probe = new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try { await probe.connect(); return (await probe.ping()) === 'PONG'; } catch { return false; } finally { probe.disconnect(); }
-}
-const redisUp = await reachable(redisUrl);
-if (!redisUp) {
-  if (process.env['CI']) throw new Error(`Redis at ${redisUrl} is not reachable; in CI the Redis online read tests must run`);
-  console.warn(`\n⚠️  Redis at ${redisUrl} is not reachable: SKIPPING the Redis online read tests.\n`);
-}
+const redisUp = await requireRedisForTests('the Redis online read tests', redisUrl);
 
 /** Counts read calls: the store itself is real. */
 function counting(store: OnlineStore): OnlineStore & { reads: number } {

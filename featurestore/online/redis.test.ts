@@ -9,27 +9,12 @@ import { encodeEntityKey } from './entity-key.ts';
 import { codeOf, layoutOf, onlineStoreSuite, row } from './online-store.suite.ts';
 import { createRedisOnlineStore } from './redis-store.ts';
 import type { OnlineStore } from './store.ts';
+import { requireRedisForTests } from './testing/redis-for-tests.ts';
 
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-async function reachable(target: string): Promise<boolean> {
-  const probe = new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
-const available = await reachable(url);
-if (!available) {
-  if (process.env['CI']) throw new Error(`Redis at ${url} is not reachable; in CI the Redis online store tests must run`);
-  console.warn(`\n⚠️  Redis at ${url} is not reachable: SKIPPING the Redis online store tests. Start Redis or set REDIS_URL (in CI they run and fail instead).\n`);
-}
+const available = await requireRedisForTests('the Redis online store tests', url);
 
 if (available) onlineStoreSuite('redis', async () => createRedisOnlineStore({ url, timeoutMs: 2000 }));
 
