@@ -11,7 +11,6 @@
  *
  * 10M-row source shapes: `--entities 50000 --rows 200` (daily snapshots) and `--entities 1000000 --rows 10`.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,6 +20,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { openStore } from '../featurestore/store.ts';
 import { sqlLiteral } from '../featurestore/offline/sql.ts';
 import { benchArgs } from './args.ts';
+import { redisBenchmarkHset } from './redis-benchmark.ts';
 
 const opts = benchArgs();
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -31,18 +31,6 @@ const project = `bench_materialize_${randomBytes(4).toString('hex')}`;
 const log = (line: string): void => { if (opts['json'] === undefined) console.log(line); };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const FEATURES = 10;
-
-async function redisBenchmark(): Promise<number> {
-  const target = new URL(url);
-  const argv = ['-h', target.hostname, '-p', target.port || '6379', '-P', '64', '-r', '1000000', '-n', '2000000', '-t', 'hset', '-q', '--dbnum', '9'];
-  const child = spawn('redis-benchmark', argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const code = await new Promise<number | null>((resolve, reject) => { child.once('exit', resolve); child.once('error', reject); });
-  const rps = Number([...output.matchAll(/HSET: ([\d.]+) requests per second/g)].at(-1)?.[1]);
-  if (code !== 0 || !Number.isFinite(rps)) throw new Error(`redis-benchmark failed (${code}): ${output.slice(-500)}`);
-  return rps;
-}
 
 async function writeProject(dir: string): Promise<void> {
   mkdirSync(path.join(dir, 'features'), { recursive: true });
@@ -73,7 +61,7 @@ const results: Record<string, unknown> = { online: onlineType, entities, rowsPer
 try {
   log(`materialize ${fmt(entities * rowsPerEntity)} source rows (${fmt(entities)} entities × ${rowsPerEntity}) × ${FEATURES} float64 into ${onlineType}`);
   await writeProject(root);
-  const before = onlineType === 'redis' ? await redisBenchmark() : undefined;
+  const before = onlineType === 'redis' ? await redisBenchmarkHset(url) : undefined;
   if (before !== undefined) log(`  redis-benchmark -P 64 -t hset (before): ${fmt(before)} req/s`);
   const rssBefore = process.memoryUsage().rss;
   const store = await openStore({ dir: root });
@@ -87,7 +75,7 @@ try {
   } finally {
     await store.close();
   }
-  const after = onlineType === 'redis' ? await redisBenchmark() : undefined;
+  const after = onlineType === 'redis' ? await redisBenchmarkHset(url) : undefined;
   if (before !== undefined && after !== undefined) {
     const reference = (before + after) / 2;
     Object.assign(results, { redisBenchmarkHset: { before, after }, ofRedisBenchmark: Number(((results['rowsPerSecond'] as number) / reference).toFixed(3)) });

@@ -16,7 +16,6 @@
  *
  *   node --import tsx bench/online.ts [--entities 1000000] [--iterations 20000] [--skip-write] [--json]
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
@@ -25,6 +24,7 @@ import { createRedisOnlineStore } from '../featurestore/online/redis-store.ts';
 import { valueKey } from '../featurestore/online/redis-keys.ts';
 import type { OnlineRow, OnlineStore, OnlineViewLayout } from '../featurestore/online/store.ts';
 import { benchArgs } from './args.ts';
+import { redisBenchmarkHset } from './redis-benchmark.ts';
 
 
 const opts = benchArgs();
@@ -51,19 +51,6 @@ function rowsOf(n: number, features: number, eventTs: number): OnlineRow[] {
     rows[i] = { entityKey: String(i), values, eventTs: eventTs + (i % 1000), createdTs: null };
   }
   return rows;
-}
-
-async function redisBenchmark(): Promise<number> {
-  const target = new URL(url);
-  const argv = ['-h', target.hostname, '-p', target.port || '6379', '-P', '64', '-r', '1000000', '-n', '2000000', '-t', 'hset', '-q', '--dbnum', '9'];
-  const child = spawn('redis-benchmark', argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const code = await new Promise<number | null>((resolve, reject) => { child.once('exit', resolve); child.once('error', reject); });
-  const matches = [...output.matchAll(/HSET: ([\d.]+) requests per second/g)];
-  const rps = Number(matches.at(-1)?.[1]);
-  if (code !== 0 || !Number.isFinite(rps)) throw new Error(`redis-benchmark failed (${code}): ${output.slice(-500)}`);
-  return rps;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -108,7 +95,7 @@ async function benchWrites(store: OnlineStore, admin: Redis): Promise<void> {
   await admin.select(9);
   const hadHash = (await admin.exists('myhash')) === 1;
   await admin.select(0);
-  const before = await redisBenchmark();
+  const before = await redisBenchmarkHset(url);
   log(`  redis-benchmark -P 64 -t hset (before): ${fmt(before)} req/s`);
 
   const rows = rowsOf(entities, 10, Date.now() - DAY);
@@ -161,7 +148,7 @@ async function benchWrites(store: OnlineStore, admin: Redis): Promise<void> {
   log(`  naive ioredis pipelined SET of the same bytes (no last-write-wins): ${fmt(entities / naiveS)} rows/s`);
   await store.clearProject(project);
 
-  const after = await redisBenchmark();
+  const after = await redisBenchmarkHset(url);
   log(`  redis-benchmark -P 64 -t hset (after): ${fmt(after)} req/s`);
   await admin.select(9);
   if (!hadHash) await admin.del('myhash');
