@@ -4,15 +4,16 @@
  * dataset from its manifest: the same request, the definitions at the recorded versions, and
  * sources checked against their recorded fingerprints, ending in a content-hash comparison.
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { larderError } from '../errors.ts';
-import { newDatasetId, type DatasetManifest } from '../registry/index.ts';
+import { newDatasetId, writeFileAtomic, type DatasetManifest } from '../registry/index.ts';
 import { appliedObjects } from './applied.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import { selectFeatures, type FeatureSelection } from './define/selection.ts';
 import { canonicalJson } from './define/spec.ts';
+import { classifyEntities } from './offline/entities.ts';
 import type { EntityInput, SourceFingerprint } from './offline/store.ts';
 import { sha256File, type DatasetContext } from './dataset-context.ts';
 import { rebuildProject } from './rebuild-project.ts';
@@ -41,36 +42,30 @@ export interface RecordedRequest {
   timestampColumn: string;
 }
 
-async function atomicWrite(file: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
-function isSqlText(text: string): boolean {
-  return /^\s*(select|with|from)\b/i.test(text);
-}
-
+/**
+ * Records the entity input so the dataset can be read again: a file by path and sha256, a query
+ * by its text, an in-memory frame as a snapshot in the registry. Classified exactly as the
+ * offline store reads it.
+ */
 async function recordEntities(ctx: DatasetContext, entities: EntityInput, id: string): Promise<EntitiesRecord> {
-  const filePath = typeof entities === 'string' && !isSqlText(entities) ? entities
-    : typeof entities === 'object' && entities !== null && 'path' in entities && typeof entities.path === 'string' ? entities.path : undefined;
-  if (filePath !== undefined) {
-    const abs = path.resolve(ctx.dir, filePath);
-    const info = await stat(abs).catch((cause: unknown) => {
-      throw larderError('LARDER_E_INVALID_ENTITIES', { reason: `cannot read ${filePath}` }, { cause });
-    });
-    return { type: 'file', path: path.relative(ctx.dir, abs), size: info.size, sha256: await sha256File(abs) };
-  }
-  if (typeof entities === 'string') return { type: 'sql', query: entities };
-  if ('sql' in entities && typeof entities.sql === 'string') return { type: 'sql', query: entities.sql };
+  const data = classifyEntities(entities, ctx.dir);
   const rel = path.join('datasets', `${id}.entities`);
-  if (Array.isArray(entities)) {
-    await atomicWrite(path.join(ctx.registryDir, `${rel}.json`), rowsToJson(entities as readonly Record<string, unknown>[]));
-    return { type: 'snapshot', path: `${rel}.json`, format: 'json' };
+  switch (data.kind) {
+    case 'file': {
+      const info = await stat(data.path).catch((cause: unknown) => {
+        throw larderError('LARDER_E_INVALID_ENTITIES', { reason: `cannot read ${data.path}` }, { cause });
+      });
+      return { type: 'file', path: path.relative(ctx.dir, data.path), size: info.size, sha256: await sha256File(data.path) };
+    }
+    case 'sql':
+      return { type: 'sql', query: data.query };
+    case 'rows':
+      await writeFileAtomic(path.join(ctx.registryDir, `${rel}.json`), rowsToJson(data.rows));
+      return { type: 'snapshot', path: `${rel}.json`, format: 'json' };
+    case 'arrow':
+      await writeFileAtomic(path.join(ctx.registryDir, `${rel}.arrow`), tableToIPC(data.table, 'file'));
+      return { type: 'snapshot', path: `${rel}.arrow`, format: 'arrow' };
   }
-  await atomicWrite(path.join(ctx.registryDir, `${rel}.arrow`), tableToIPC(entities as Table, 'file'));
-  return { type: 'snapshot', path: `${rel}.arrow`, format: 'arrow' };
 }
 
 const DATE_PREFIX = '\u0000date:';
@@ -183,8 +178,7 @@ export async function rebuildDataset(ctx: DatasetContext, id: string, out: strin
     ...(request.service === undefined ? {} : { service: request.service }),
     fullFeatureNames: request.fullFeatureNames,
   });
-  const now = [];
-  for (const { view } of selection.views) now.push(await ctx.offline.fingerprintSource(view.source));
+  const now = await fingerprints(ctx, selection);
   const changed = changedSources(manifest.sources as SourceFingerprint[], now);
   if (changed.length > 0) {
     throw larderError('LARDER_E_REBUILD_MISMATCH', { id, reason: `source(s) ${changed.join(', ')} changed since it was built` }, {

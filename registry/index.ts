@@ -33,6 +33,7 @@ export { diffSpecs } from './diff.ts';
 export { computePlan, hashSpec, KIND_ORDER } from './plan.ts';
 export type { PlanBase } from './plan.ts';
 export { newDatasetId } from './manifests.ts';
+export { writeFileAtomic } from './atomic.ts';
 export type {
   ApplyOptions, DatasetManifest, DefinitionRegistry, FieldChange, HistoryEntry, Plan, PlanAction, PlanEntry,
   RegistryObject, RegistryState,
