@@ -8,6 +8,7 @@ import { larderError } from '../errors.ts';
 import {
   entity, featureView, fileSource, pushSource, sqlSource, type BatchSourceDef, type EntityDef, type FeatureViewDef,
 } from './define/definitions.ts';
+import type { AggregationFn, Aggregations } from './define/aggregations.ts';
 import { t, type DType, type DTypeSpec } from './define/dtypes.ts';
 import type { DefinitionSpec } from './define/spec.ts';
 
@@ -48,9 +49,17 @@ export function sourceFromSpec(spec: DefinitionSpec): BatchSourceDef {
   throw larderError('LARDER_E_REGISTRY_CORRUPT', { path: `source:${spec.name}`, reason: `source type ${String(spec.type)} has no batch form` });
 }
 
+interface AggregationSpec { fn: AggregationFn; expr?: string; window?: string; lag?: string }
+
 export function viewFromSpec(spec: DefinitionSpec, source: BatchSourceDef, entities: readonly EntityDef[]): FeatureViewDef {
-  return featureView(spec.name, {
-    entities, source, features: dtypes(spec.features, spec.featureOrder),
-    ...(typeof spec.ttl === 'string' ? { ttl: spec.ttl } : {}),
-  });
+  const features = dtypes(spec.features, spec.featureOrder);
+  const common = { entities, source, ...(typeof spec.ttl === 'string' ? { ttl: spec.ttl } : {}) };
+  if (spec.aggregations === undefined) return featureView(spec.name, { ...common, features });
+  const specs = spec.aggregations as Record<string, AggregationSpec>;
+  const aggregations: Aggregations = Object.fromEntries(Object.entries(features).map(([name, dtype]) => {
+    const a = specs[name];
+    if (a === undefined) throw larderError('LARDER_E_REGISTRY_CORRUPT', { path: `featureView:${spec.name}`, reason: `feature ${name} has no aggregation` });
+    return [name, Object.freeze({ kind: 'aggregation' as const, fn: a.fn, dtype, ...(a.expr === undefined ? {} : { expr: a.expr }), ...(a.window === undefined ? {} : { window: a.window }), ...(a.lag === undefined ? {} : { lag: a.lag }) })];
+  }));
+  return featureView(spec.name, { ...common, aggregations });
 }

@@ -5,6 +5,7 @@
  * frozen, branded object. Builders never throw: problems (bad names, unknown references, …) are
  * collected all at once by `validateProject` when the project is loaded.
  */
+import type { AggregationFeatures, Aggregations } from './aggregations.ts';
 import { brand, type Branded } from './brand.ts';
 import type { DType, Infer, InferFields } from './dtypes.ts';
 
@@ -74,7 +75,10 @@ export interface FeatureViewDef<F extends DTypes = DTypes, E extends readonly (E
   readonly source: BatchSourceDef;
   /** How long a value stays valid after its event time (`'2d'`); none means forever. */
   readonly ttl?: string;
+  /** The view's features; for an aggregation view, one per aggregation with its output dtype. */
   readonly features: F;
+  /** Windowed aggregations (`agg.*`) computing the features from the source's events. */
+  readonly aggregations?: Aggregations;
   readonly description?: string;
   readonly tags?: Readonly<Record<string, string>>;
   /** A subset of the view's features, for a feature service. */
@@ -182,19 +186,32 @@ function addSelect(view: object): void {
   Object.defineProperty(view, 'select', { value: select, enumerable: false });
 }
 
+interface ViewOptions<E> {
+  entities: E; source: BatchSourceDef; ttl?: string; description?: string; tags?: Record<string, string>;
+}
+
 /**
- * Features read from a batch source, keyed by entities, valid for `ttl` after their event time.
+ * Features read from a batch source, keyed by entities, valid for `ttl` after their event time;
+ * or, with `aggregations`, windowed aggregates of the source's events (see `agg`), computed as
+ * of each entity row's time offline and as of the materialization time online.
  * @example featureView('origin_daily', { entities: [origin], source, ttl: '2d', features: { avg_delay: t.float64() } })
+ * @example featureView('origin_delays', { entities: [origin], source: flights, aggregations: { avg_delay_7d: agg.avg('delay', '7d', { lag: '1d' }) } })
  */
-export function featureView<F extends DTypes, const E extends readonly (EntityDef | string)[]>(name: string, options: {
-  entities: E; source: BatchSourceDef; features: F; ttl?: string; description?: string; tags?: Record<string, string>;
-}): FeatureViewDef<F, E> {
+export function featureView<F extends DTypes, const E extends readonly (EntityDef | string)[]>(name: string, options: ViewOptions<E> & { features: F }): FeatureViewDef<F, E>;
+export function featureView<A extends Aggregations, const E extends readonly (EntityDef | string)[]>(name: string, options: ViewOptions<E> & { aggregations: A }): FeatureViewDef<AggregationFeatures<A>, E>;
+export function featureView(name: string, options: ViewOptions<readonly (EntityDef | string)[]> & { features?: DTypes; aggregations?: Aggregations }): FeatureViewDef {
+  const aggregations = options.aggregations;
+  // Both given is reported by validation (features_and_aggregations); the declared features stay as they are.
+  const features = options.features ?? (aggregations && typeof aggregations === 'object'
+    ? Object.fromEntries(Object.entries(aggregations).map(([k, a]) => [k, a?.dtype])) as DTypes
+    : options.features);
   const def = optional({
     kind: 'featureView' as const, name, entities: options.entities, source: options.source, ttl: options.ttl,
-    features: options.features, description: options.description, tags: options.tags,
+    features, aggregations: aggregations === undefined ? undefined : Object.freeze({ ...aggregations }),
+    description: options.description, tags: options.tags,
   });
   addSelect(def);
-  return brand('featureView', def) as unknown as FeatureViewDef<F, E>;
+  return brand('featureView', def) as unknown as FeatureViewDef;
 }
 
 /**

@@ -6,6 +6,8 @@ export { t, dtypeSpec, dtypeName, duckdbTypeOf, isDType } from './dtypes.ts';
 export type { DType, DTypeKind, DTypeSpec, Expectations, Infer, InferFields, ScalarKind } from './dtypes.ts';
 export { parseDuration, formatDuration } from './duration.ts';
 export { isDefinition, BRAND } from './brand.ts';
+export { agg, isAggregation, AGGREGATION_FNS } from './aggregations.ts';
+export type { AggregationDef, AggregationFn, AggregationOptions, Aggregations } from './aggregations.ts';
 export {
   entity, fileSource, sqlSource, pushSource, requestSource, featureView, onDemandView, featureService,
 } from './definitions.ts';

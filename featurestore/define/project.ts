@@ -3,6 +3,7 @@
  * Turns the exports of a project's feature modules into a resolved set of definitions, and
  * checks it, listing every problem at once rather than stopping at the first.
  */
+import { checkAggregations } from './aggregations-check.ts';
 import { isDefinition } from './brand.ts';
 import type {
   AnyDefinition, BatchSourceDef, EntityDef, FeatureServiceDef, FeatureViewDef, OnDemandViewDef, PushSourceDef, SourceDef,
@@ -232,6 +233,7 @@ function checkDType(dtype: DType, path: string, error: Report): void {
 function checkView(view: FeatureViewDef, entities: ReadonlyMap<string, EntityDef>, error: Report, checkName: NameCheck): void {
   const path = `featureView:${view.name}`;
   checkFeatures(view.features, path, error, checkName);
+  if (view.aggregations !== undefined) checkAggregations(view, path, error);
   if (!Array.isArray(view.entities) || view.entities.length === 0) error('no_entities', path, `feature view ${view.name} needs at least one entity`);
   const keyOwner = new Map<string, string>();
   for (const e of listOf(view.entities)) {
@@ -259,7 +261,8 @@ function checkView(view: FeatureViewDef, entities: ReadonlyMap<string, EntityDef
     }
     // A push source's schema is all its rows hold: a view can only use columns it declares.
     if (source.type === 'push') {
-      for (const column of [...keyOwner.keys(), ...Object.keys(view.features ?? {})]) {
+      // An aggregation view's features are expressions, not columns; DuckDB checks them at apply.
+      for (const column of [...keyOwner.keys(), ...(view.aggregations === undefined ? Object.keys(view.features ?? {}) : [])]) {
         if (!Object.hasOwn(source.schema ?? {}, column)) {
           error('not_in_push_schema', `${path}.source`, `feature view ${view.name} uses column ${column}, which push source ${source.name} does not declare`);
         }

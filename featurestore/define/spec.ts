@@ -8,6 +8,7 @@
  * output columns in that order; an entity's keys are encoded in that order) a spec also lists
  * the names in an array: reordering is then a change, and a spec read back keeps the order.
  */
+import type { Aggregations } from './aggregations.ts';
 import type { AnyDefinition, ServiceItem } from './definitions.ts';
 import { dtypeSpec, type DType, type DTypeSpec } from './dtypes.ts';
 import { parseDuration } from './duration.ts';
@@ -16,6 +17,16 @@ export type DefinitionSpec = Record<string, unknown> & { kind: string; name: str
 
 function dtypes(fields: Record<string, DType>): Record<string, DTypeSpec> {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, dtypeSpec(v)]));
+}
+
+/** An aggregation view's aggregations (their dtypes are the view's features). */
+function aggregationSpecs(aggregations: Aggregations): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(Object.entries(aggregations).map(([name, a]) => [name, {
+    fn: a.fn,
+    ...(a.expr === undefined ? {} : { expr: a.expr }),
+    ...(a.window === undefined ? {} : { window: a.window, windowMs: parseDuration(a.window) }),
+    ...(a.lag === undefined ? {} : { lag: a.lag, lagMs: parseDuration(a.lag) }),
+  }]));
 }
 
 function itemSpec(item: ServiceItem): string | { view: string; features: string[] } {
@@ -49,6 +60,7 @@ export function specOf(def: AnyDefinition): DefinitionSpec {
         ...(def.ttl === undefined ? {} : { ttl: def.ttl, ttlMs: parseDuration(def.ttl) }),
         features: dtypes(def.features),
         featureOrder: Object.keys(def.features),
+        ...(def.aggregations === undefined ? {} : { aggregations: aggregationSpecs(def.aggregations) }),
         ...(def.tags === undefined ? {} : { tags: def.tags }),
         ...describe,
       };
