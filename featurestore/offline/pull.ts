@@ -25,6 +25,7 @@ import type { FeatureViewDef } from '../define/definitions.ts';
 import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
 import { viewEntities, type ProjectDefinitions } from '../define/project.ts';
 import { chunkColumns } from './arrow.ts';
+import { aggregatePullSql } from './pull-aggregates.ts';
 import type { Session } from './duckdb.ts';
 import { sourceRelation } from './sources.ts';
 import { indent, quoteIdent, sqlLiteral, sqlType } from './sql.ts';
@@ -50,6 +51,7 @@ const instant = (date: Date): string => cast(`epoch_ms(${sqlLiteral(date.getTime
 
 /** The pull query; also used to count its rows. */
 export function pullSql(request: PullRequest, projectDir: string): string {
+  if (request.view.aggregations !== undefined) return aggregatePullSql(request, projectDir);
   const { view } = request;
   const { source } = view;
   const { keys, features } = columnsOf(request);
