@@ -13,6 +13,11 @@
  * was made with: after a view changes (`apply`), its next incremental run starts over as a
  * first run, because values written in the old layout read as absent.
  *
+ * Aggregation views (`offline/pull-aggregates.ts`) write each aggregate as of `end`, with `end` as
+ * the row's event time: a full run writes every entity with an event up to `end`; an
+ * incremental run only the entities with events recent enough to change a window since the
+ * watermark (the others' values are unchanged), and a first incremental run covers all history.
+ *
  * Interrupted runs are safe to repeat: every write is last-write-wins by (event_ts,
  * created_ts), an equally fresh row rewrites the same value, and the watermark moves only after
  * the view's rows all landed — so killing a run and running it again ends in the same online
@@ -208,7 +213,8 @@ export async function materializeIncremental(ctx: MaterializeContext, request: M
       results.push({ view: view.name, rows: 0, written: 0, skippedOlder: 0, seconds: 0, rowsPerSecond: 0, start: from, end });
       continue;
     }
-    const start = from ?? (view.ttl === undefined ? null : new Date(end.getTime() - parseDuration(view.ttl)));
+    // An aggregation view's first run covers every entity: its values depend on whole windows, not on one row in the ttl.
+    const start = from ?? (view.ttl === undefined || view.aggregations !== undefined ? null : new Date(end.getTime() - parseDuration(view.ttl)));
     results.push(await materializeView(ctx, view, {
       start, end,
       ...(from === undefined ? {} : { createdAfter: from }),
