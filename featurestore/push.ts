@@ -5,6 +5,10 @@
  * written on a bad batch. Online, each row is written to every feature view on that source
  * (last-write-wins by event time, then created time); offline, the batch becomes one new Parquet
  * file under `.larder/push/<source>/` that later datasets read point-in-time correctly.
+ *
+ * Aggregation views on the source are not written by a push: a pushed event changes windows,
+ * not one value, so their online values come from materialization (push `to: 'both'`, then
+ * `materializeIncremental` recomputes the entities the new events touch).
  */
 import { larderError } from '../errors.ts';
 import type { FeatureViewDef, PushSourceDef } from './define/definitions.ts';
@@ -127,6 +131,7 @@ export async function push(ctx: PushContext, sourceName: string, rows: readonly 
     const store = await ctx.online();
     online = [];
     for (const view of viewsOnSource(ctx.project, sourceName)) {
+      if (view.aggregations !== undefined) continue;
       const layout = onlineLayout(ctx.projectName, view);
       const onlineRows: OnlineRow[] = checked.map((row) => ({
         entityKey: entityKeyOf(view, ctx.project.entities, row) as string,
