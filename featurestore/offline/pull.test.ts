@@ -141,6 +141,33 @@ describe('pullLatest', () => {
     expect(all.get('1234')).toEqual({ eventTs: BASE + (1234 % 7) * MIN, createdTs: null, values: [617, false, [1234.5, 1], new Date(BASE + 1234), 1234] });
   });
 
+  it('gathers non-null numbers into Float64Arrays, and a column that meets a null midway into plain values', async () => {
+    const n = 10_000;
+    // One null among 10 000 rows: it lands in some chunk after others were gathered as numbers.
+    const rows = Array.from({ length: n }, (_, i) => [i, new Date(BASE + MIN), i * 1.5, i === 7777 ? null : i - 0.25, 2 ** 40 + i]);
+    await fixture.write('data/numbers.parquet', [
+      { name: 'id', type: 'BIGINT' }, { name: 'ts', type: 'TIMESTAMP' }, { name: 'x', type: 'DOUBLE' }, { name: 'late', type: 'DOUBLE' },
+      { name: 'big', type: 'BIGINT' },
+    ], rows);
+    const id = entity('thing', { joinKeys: { id: t.int64() } });
+    const source = fileSource('numbers', { path: 'data/numbers.parquet', timestamp: 'ts' });
+    const view = featureView('numbers', { entities: [id], source, features: { x: t.float64(), late: t.float64(), big: t.int64() } });
+    const { project } = buildProject([id, source, view]);
+    const batches = await collect(store.pullLatest({ project, view, start: null, end: new Date(BASE + 10 * MIN), batchRows: 2 * n }));
+    expect(batches).toHaveLength(1);
+    const [batch] = batches as [PulledBatch];
+    expect(batch.keys[0]).toBeInstanceOf(Float64Array);
+    expect(batch.eventTs).toBeInstanceOf(Float64Array);
+    expect(batch.features[0]).toBeInstanceOf(Float64Array);
+    expect(batch.features[1]).toBeInstanceOf(Array);
+    const all = flatten(batches);
+    expect(all.size).toBe(n);
+    for (const i of [0, 1, 2047, 2048, 7777, 9999]) {
+      expect(all.get(String(i))).toEqual({ eventTs: BASE + MIN, createdTs: null, values: [i * 1.5, i === 7777 ? null : i - 0.25, 2 ** 40 + i] });
+    }
+    expect([...all.values()].filter((p) => p.values[1] === null)).toHaveLength(1);
+  });
+
   it('stops when aborted, and when the consumer stops early', async () => {
     const { project, view } = await tinyView(fixture);
     const controller = new AbortController();

@@ -20,11 +20,11 @@
  * event time or created time are never candidates (as in the join). Full ties (same key, event
  * and created time) are resolved arbitrarily.
  */
-import type { DuckDBResult } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import type { FeatureViewDef } from '../define/definitions.ts';
 import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
 import { viewEntities, type ProjectDefinitions } from '../define/project.ts';
-import { chunkColumns } from './arrow.ts';
+import { columnValues, rawItems, rawValidity } from './arrow.ts';
 import { aggregatePullSql } from './pull-aggregates.ts';
 import type { Session } from './duckdb.ts';
 import { sourceRelation } from './sources.ts';
@@ -106,6 +106,76 @@ export async function countLatest(session: Session, request: PullRequest, projec
   return Number(rows[0]?.['n'] ?? 0);
 }
 
+/** Raw value arrays of the numeric DuckDB types a pulled column can hold numbers in. */
+const NUMERIC: Partial<Record<DuckDBTypeId, abstract new (...args: never[]) => ArrayLike<number | bigint> & ArrayBufferView>> = {
+  [DuckDBTypeId.DOUBLE]: Float64Array, [DuckDBTypeId.FLOAT]: Float32Array, [DuckDBTypeId.BIGINT]: BigInt64Array,
+  [DuckDBTypeId.INTEGER]: Int32Array, [DuckDBTypeId.SMALLINT]: Int16Array, [DuckDBTypeId.TINYINT]: Int8Array,
+  [DuckDBTypeId.UINTEGER]: Uint32Array, [DuckDBTypeId.USMALLINT]: Uint16Array, [DuckDBTypeId.UTINYINT]: Uint8Array,
+};
+
+/**
+ * One column of a batch, gathered chunk by chunk. While every value so far is a non-null number
+ * the column is a Float64Array, filled straight from the vectors' raw arrays; at the first chunk
+ * that is not (nulls, or a type without raw numbers) it turns into a plain array of JS values.
+ * Plain arrays of boxed numbers, grown by push, cost the pull more than DuckDB itself did.
+ */
+class GatheredColumn {
+  readonly #type: DuckDBType;
+  readonly #capacity: number;
+  #numbers: Float64Array | null = null;
+  #values: unknown[] | null = null;
+  #length = 0;
+
+  constructor(type: DuckDBType, capacity: number) {
+    this.#type = type;
+    this.#capacity = capacity;
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#length = 0;
+    const numeric = NUMERIC[this.#type.typeId] !== undefined;
+    this.#numbers = numeric ? new Float64Array(this.#capacity) : null;
+    this.#values = numeric ? null : [];
+  }
+
+  add(vector: DuckDBVector): void {
+    const n = vector.itemCount;
+    let numbers = this.#numbers;
+    if (numbers !== null) {
+      const ctor = NUMERIC[this.#type.typeId];
+      const items = ctor === undefined || rawValidity(vector) !== null ? undefined : rawItems(vector, ctor);
+      if (items !== undefined) {
+        if (this.#length + n > numbers.length) {
+          const grown = new Float64Array(Math.max(2 * numbers.length, this.#length + n));
+          grown.set(numbers.subarray(0, this.#length));
+          numbers = this.#numbers = grown;
+        }
+        if (items instanceof BigInt64Array) {
+          for (let i = 0, at = this.#length; i < n; i++) numbers[at + i] = Number(items[i]);
+        } else {
+          numbers.set(items as ArrayLike<number>, this.#length);
+        }
+        this.#length += n;
+        return;
+      }
+      this.#values = Array.from(numbers.subarray(0, this.#length));
+      this.#numbers = null;
+    }
+    const values = this.#values as unknown[];
+    const column = columnValues(vector, this.#type);
+    for (let i = 0; i < n; i++) values.push(column[i]);
+    this.#length += n;
+  }
+
+  /** The gathered values; the column starts over empty. */
+  take(): ArrayLike<unknown> {
+    const out = this.#numbers !== null ? this.#numbers.subarray(0, this.#length) : this.#values as unknown[];
+    this.#reset();
+    return out;
+  }
+}
+
 /** Streams the pull in batches of about `batchRows`; the session must stay open while iterating. */
 export async function* pullLatest(session: Session, request: PullRequest, projectDir: string): AsyncGenerator<PulledBatch> {
   const sql = pullSql(request, projectDir);
@@ -120,19 +190,20 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
   }
   const types = result.columnTypes();
   const offsets = { event: keys.length, created: keys.length + 1, features: keys.length + (created ? 2 : 1) };
-  let batch = emptyColumns(types.length);
+  // DuckDB chunks hold at most 2048 rows, so a batch rarely outgrows this.
+  const columns = types.map((type) => new GatheredColumn(type, Math.min(batchRows, 1 << 20) + 2048));
+  const keyNames = keys.map((k) => k.name);
   let length = 0;
   const flush = (): PulledBatch => {
-    const columns = batch;
+    const taken = columns.map((column) => column.take());
     const out: PulledBatch = {
       length,
-      keyNames: keys.map((k) => k.name),
-      keys: columns.slice(0, keys.length),
-      eventTs: columns[offsets.event] as number[],
-      createdTs: created ? columns[offsets.created] as number[] : null,
-      features: columns.slice(offsets.features, offsets.features + features.length),
+      keyNames,
+      keys: taken.slice(0, keys.length),
+      eventTs: taken[offsets.event] as ArrayLike<number>,
+      createdTs: created ? taken[offsets.created] as ArrayLike<number> : null,
+      features: taken.slice(offsets.features, offsets.features + features.length),
     };
-    batch = emptyColumns(types.length);
     length = 0;
     return out;
   };
@@ -145,14 +216,9 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
       throw session.queryError(error, sql);
     }
     if (!chunk || chunk.rowCount === 0) break;
-    const columns = chunkColumns(chunk, types);
-    columns.forEach((values, c) => { const target = batch[c] as unknown[]; for (const v of values) target.push(v); });
+    for (let c = 0; c < columns.length; c++) (columns[c] as GatheredColumn).add(chunk.getColumnVector(c));
     length += chunk.rowCount;
     if (length >= batchRows) yield flush();
   }
   if (length > 0) yield flush();
-}
-
-function emptyColumns(n: number): unknown[][] {
-  return Array.from({ length: n }, () => []);
 }

@@ -78,19 +78,23 @@ export interface PullRequest {
   readonly signal?: AbortSignal;
 }
 
-/** A batch of pulled rows, column by column. */
+/**
+ * A batch of pulled rows, column by column. A column is a plain array, or a `Float64Array` when
+ * all its values in the batch are non-null numbers (numeric and epoch-ms columns usually are):
+ * either way `column[i]` is row i's plain JS value.
+ */
 export interface PulledBatch {
   readonly length: number;
   /** The view's join key names, over its entities in declared order. */
   readonly keyNames: readonly string[];
   /** `keys[k][i]`: key `keyNames[k]` of row i (numbers, strings, booleans, Dates). */
-  readonly keys: readonly (readonly unknown[])[];
+  readonly keys: readonly ArrayLike<unknown>[];
   /** Event time of each row, epoch ms. */
-  readonly eventTs: readonly number[];
+  readonly eventTs: ArrayLike<number>;
   /** Created time of each row, epoch ms; null when the source has no createdTimestamp. */
-  readonly createdTs: readonly number[] | null;
+  readonly createdTs: ArrayLike<number> | null;
   /** `features[f][i]`: feature f (the view's declared order) of row i, as plain JS values. */
-  readonly features: readonly (readonly unknown[])[];
+  readonly features: readonly ArrayLike<unknown>[];
 }
 
 export interface OfflineStore {
