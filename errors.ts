@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   LARDER_E_IO: { status: 500, message: 'I/O failure on {path}: {reason}' },
   LARDER_E_ABORTED: { status: 499, message: 'Aborted: {what}' },
   LARDER_E_ONLINE_UNAVAILABLE: { status: 503, message: 'Online store {store} is unavailable: {reason}' },
+  LARDER_E_VALIDATION_FAILED: { status: 422, message: 'Validation failed with {count} error(s): {summary}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

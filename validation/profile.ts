@@ -9,9 +9,9 @@
  */
 import { fileRelation, formatOfPath, queryRelation } from '../featurestore/offline/sources.ts';
 import type { Session } from '../featurestore/offline/duckdb.ts';
-import { quoteIdent, sqlLiteral } from '../featurestore/offline/sql.ts';
+import { quoteIdent } from '../featurestore/offline/sql.ts';
 import { categoryBinSql, decilesSql, edgesFromQuantiles, numericBinSql } from './binning.ts';
-import { MOJIBAKE_PATTERN, REPLACEMENT_CHAR, SURROGATE_ESCAPE_PATTERN } from './encoding.ts';
+import { encodingConditions } from './encoding-sql.ts';
 import {
   DEFAULT_TOP_K, emptyEncoding, type BinCounts, type BinSpec, type ColumnKind, type ColumnProfile, type DatasetProfile,
   type FrozenBins, type TopValue,
@@ -91,20 +91,13 @@ function statsSql(p: Planned, i: number, withDeciles: boolean): string[] {
       has(`${c} = ''`, 'empty'),
       `min(strlen(${c})) AS ${a('bmin')}`, `max(strlen(${c})) AS ${a('bmax')}`, `sum(strlen(${c})) AS ${a('bsum')}`,
       `min(length(${c})) AS ${a('cmin')}`, `max(length(${c})) AS ${a('cmax')}`, `sum(length(${c})) AS ${a('csum')}`,
-      has(`contains(${c}, ${sqlLiteral(REPLACEMENT_CHAR)})`, 'replacement'),
-      has(`regexp_matches(${c}, ${sqlLiteral(MOJIBAKE_PATTERN)})`, 'mojibake'),
-      // Pure-ASCII text is always NFC; skipping it keeps the normalizer off most rows.
-      has(`NOT (${c} ~ '^[\\x00-\\x7F]*$') AND nfc_normalize(${c}) <> ${c}`, 'nonnfc'),
-      has(`contains(${c}, '\\') AND regexp_matches(${c}, ${sqlLiteral(SURROGATE_ESCAPE_PATTERN)})`, 'surrogateescapes'),
       `approx_count_distinct(${c}) AS ${a('distinct')}`,
     );
   }
+  for (const [signal, cond] of Object.entries(encodingConditions(p.kind, p.name))) out.push(`count(*) FILTER (WHERE ${cond}) AS ${a(signal)}`);
   if (p.kind === 'bool') out.push(`approx_count_distinct(${c}) AS ${a('distinct')}`);
   if (p.kind === 'bytes') {
     out.push(
-      `count(*) FILTER (WHERE ${c} IS NOT NULL AND try(decode(${c})) IS NULL) AS ${a('invalidutf8')}`,
-      // CESU-8/WTF-8 surrogates: ED followed by A0–BF, at a byte boundary of the hex text.
-      `count(*) FILTER (WHERE regexp_matches(hex(${c}), '^(..)*ED[AB]')) AS ${a('lonesurrogates')}`,
       `count(*) FILTER (WHERE octet_length(${c}) = 0) AS ${a('empty')}`,
       `min(octet_length(${c})) AS ${a('bmin')}`, `max(octet_length(${c})) AS ${a('bmax')}`, `sum(octet_length(${c})) AS ${a('bsum')}`,
       `approx_count_distinct(${c}) AS ${a('distinct')}`,
@@ -157,7 +150,10 @@ export async function profileRelation(session: Session, relation: string, option
   }
   const planned: Planned[] = described.map((d) => {
     const kind = kindOfType(d.type);
-    return { name: d.name, type: d.type, kind, value: valueSql(kind, d.name), bins: options.bins?.[d.name] };
+    const given = options.bins?.[d.name];
+    // A column retyped since the reference (text where numbers were) cannot use its bins.
+    const fits = given !== undefined && (given.kind === 'numeric' ? kind === 'numeric' || kind === 'timestamp' : kind === 'string' || kind === 'bool');
+    return { name: d.name, type: d.type, kind, value: valueSql(kind, d.name), bins: fits ? given : undefined };
   });
   const select = ['count(*) AS "rows"'];
   planned.forEach((p, i) => {
@@ -198,10 +194,10 @@ export async function profileRelation(session: Session, relation: string, option
           ...emptyEncoding(),
           replacement: num(s('replacement')),
           mojibake: num(s('mojibake')),
-          nonNfc: num(s('nonnfc')),
-          surrogateEscapes: num(s('surrogateescapes')),
-          loneSurrogates: num(s('lonesurrogates')),
-          invalidUtf8: num(s('invalidutf8')),
+          nonNfc: num(s('nonNfc')),
+          surrogateEscapes: num(s('surrogateEscapes')),
+          loneSurrogates: num(s('loneSurrogates')),
+          invalidUtf8: num(s('invalidUtf8')),
         },
       } : null,
     });
