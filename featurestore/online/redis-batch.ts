@@ -1,12 +1,12 @@
 /**
  * @module online/redis-batch
- * Builds the wire bytes (RESP) of one `EVALSHA write-lww` call for a batch of rows directly into
- * one buffer. A batch carries thousands of arguments; handing them to ioredis one by one costs the
- * client about 3 µs per row (argument flattening and per-argument buffers), which is what held
- * naive pipelines at ~200k rows/s. Written here it costs a few hundred nanoseconds.
+ * Builds the wire bytes (RESP) of one write command for a batch of rows directly into one
+ * buffer: a plain `MSETNX` (the fast path for keys that are all new) or an `EVALSHA write-lww`.
+ * A batch carries thousands of arguments; handing them to ioredis one by one costs the client
+ * about 3 µs per row (argument flattening and per-argument buffers), which is what held naive
+ * pipelines at ~200k rows/s. Written here it costs a few hundred nanoseconds.
  */
-import { ByteWriter } from './bytes.ts';
-import type { OnlineRow } from './store.ts';
+import type { ByteWriter } from './bytes.ts';
 import type { EncodedRows } from './value-codec.ts';
 
 /** One batch of a `write` call: rows `start..end`. */
@@ -15,14 +15,20 @@ export interface BatchSlice {
   readonly end: number;
 }
 
+/**
+ * The command a batch goes out as: `MSETNX key value …` (writes all rows when every key is
+ * absent, else nothing), or the write script with its flags (see lua/write-lww.lua).
+ */
+export type BatchCommand = { readonly kind: 'msetnx' } | { readonly kind: 'evalsha'; readonly sha: string; readonly flags: string };
+
 const seen = new Set<string>();
 
-/** Whether an entity key repeats within rows `start..end` (the script then applies them one by one). */
-function repeatsKey(rows: readonly OnlineRow[], start: number, end: number): boolean {
+/** Whether an entity key repeats within `entityKeys[start..end)`. */
+export function repeatsKey(entityKeys: readonly string[], start: number, end: number): boolean {
   seen.clear();
   try {
     for (let i = start; i < end; i++) {
-      const key = (rows[i] as OnlineRow).entityKey;
+      const key = entityKeys[i] as string;
       if (seen.has(key)) return true;
       seen.add(key);
     }
@@ -31,8 +37,44 @@ function repeatsKey(rows: readonly OnlineRow[], start: number, end: number): boo
     seen.clear();
   }
 }
+
+let slots = new Int32Array(1 << 12);
+
+/**
+ * Whether the first `count` entity keys are all different: an open-addressing table of row
+ * numbers by an FNV-1a hash of each key, strings compared only when hashes meet. A `Set` of
+ * the 50 000 keys of a materialization batch cost several times as much.
+ */
+export function distinctKeys(entityKeys: readonly string[], count: number): boolean {
+  let size = slots.length;
+  while (size < 2 * count) size *= 2;
+  if (size !== slots.length) slots = new Int32Array(size);
+  else slots.fill(0);
+  const mask = size - 1;
+  for (let i = 0; i < count; i++) {
+    const key = entityKeys[i] as string;
+    let hash = 0x811c9dc5;
+    for (let c = 0; c < key.length; c++) hash = Math.imul(hash ^ key.charCodeAt(c), 0x01000193);
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const held = slots[at] as number;
+      if (held === 0) { slots[at] = i + 1; break; }
+      if (entityKeys[held - 1] === key) return false;
+    }
+  }
+  return true;
+}
+
+/** `$<length>\r\n`, digits written in place (no string per header). */
 function bulkHeader(w: ByteWriter, length: number): void {
-  w.ascii(`$${length}\r\n`);
+  w.ensure(24);
+  const buf = w.buf;
+  buf[w.pos++] = 0x24; // $
+  let digits = 1;
+  for (let rest = length; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let i = digits - 1, rest = length; i >= 0; i--, rest = Math.floor(rest / 10)) buf[w.pos + i] = 48 + (rest % 10);
+  w.pos += digits;
+  buf[w.pos++] = 13;
+  buf[w.pos++] = 10;
 }
 
 function crlf(w: ByteWriter): void {
@@ -41,44 +83,62 @@ function crlf(w: ByteWriter): void {
   w.buf[w.pos++] = 10;
 }
 
+/** UTF-8 byte length of a string; ASCII (most keys) without a native call. */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  return text.length;
+}
+
+/** The value key `keyPrefix + entityKey + '}'` as a bulk string. */
+function bulkKey(w: ByteWriter, keyPrefix: Buffer, entityKey: string): void {
+  bulkHeader(w, keyPrefix.length + utf8Length(entityKey) + 1);
+  w.bytes(keyPrefix);
+  w.text(entityKey);
+  w.ensure(3);
+  w.buf[w.pos++] = 0x7d; // }
+  crlf(w);
+}
+
+function bulkValue(w: ByteWriter, encoded: EncodedRows, i: number): void {
+  const from = i === 0 ? 0 : (encoded.ends[i - 1] as number);
+  const to = encoded.ends[i] as number;
+  bulkHeader(w, to - from);
+  w.bytes(encoded.bytes, from, to);
+  crlf(w);
+}
+
 /**
- * `EVALSHA sha n key… flags value… [px…]` for one batch of rows (see lua/write-lww.lua). The value key
- * of a row is `keyPrefix + entityKey + '}'`; `expiresInMs[i]` is row i's PX, or the whole array
- * is null when the view has no ttl.
+ * The command for rows `slice` of a write: `MSETNX key value …`, or `EVALSHA sha n key… flags
+ * value… [px…]`. The value key of row i is `keyPrefix + entityKeys[i] + '}'`; `expiresInMs[i]`
+ * is its PX (only for the script, and only with flag `x`), or the array is null. Returns a view of
+ * `w`'s bytes: `w` must not be written again until the command has been sent.
  */
 export function writeBatchCommand(
-  w: ByteWriter, sha: string, keyPrefix: Buffer, rows: readonly OnlineRow[], encoded: EncodedRows,
+  w: ByteWriter, command: BatchCommand, keyPrefix: Buffer, entityKeys: readonly string[], encoded: EncodedRows,
   expiresInMs: Float64Array | null, slice: BatchSlice,
 ): Buffer {
   const { start, end } = slice;
   const n = end - start;
-  const flags = `${expiresInMs === null ? '' : 'x'}${repeatsKey(rows, start, end) ? 'd' : ''}`;
   w.pos = 0;
-  w.ascii(`*${4 + n * (expiresInMs === null ? 2 : 3)}\r\n$7\r\nEVALSHA\r\n$${sha.length}\r\n${sha}\r\n$${String(n).length}\r\n${n}\r\n`);
-  for (let i = start; i < end; i++) {
-    const entityKey = (rows[i] as OnlineRow).entityKey;
-    const keyBytes = Buffer.byteLength(entityKey, 'utf8');
-    bulkHeader(w, keyPrefix.length + keyBytes + 1);
-    w.bytes(keyPrefix);
-    w.ensure(keyBytes + 3);
-    w.pos += w.buf.write(entityKey, w.pos, keyBytes, 'utf8');
-    w.buf[w.pos++] = 0x7d; // }
-    crlf(w);
+  if (command.kind === 'msetnx') {
+    w.ascii(`*${1 + 2 * n}\r\n$6\r\nMSETNX\r\n`);
+    for (let i = start; i < end; i++) {
+      bulkKey(w, keyPrefix, entityKeys[i] as string);
+      bulkValue(w, encoded, i);
+    }
+    return w.view();
   }
+  const { sha, flags } = command;
+  const expiring = expiresInMs !== null && flags.includes('x');
+  w.ascii(`*${4 + n * (expiring ? 3 : 2)}\r\n$7\r\nEVALSHA\r\n$${sha.length}\r\n${sha}\r\n$${String(n).length}\r\n${n}\r\n`);
+  for (let i = start; i < end; i++) bulkKey(w, keyPrefix, entityKeys[i] as string);
   w.ascii(`$${flags.length}\r\n${flags}\r\n`);
-  const { bytes, ends } = encoded;
-  for (let i = start; i < end; i++) {
-    const from = i === 0 ? 0 : (ends[i - 1] as number);
-    const to = ends[i] as number;
-    bulkHeader(w, to - from);
-    w.bytes(bytes, from, to);
-    crlf(w);
-  }
-  if (expiresInMs !== null) {
+  for (let i = start; i < end; i++) bulkValue(w, encoded, i);
+  if (expiring) {
     for (let i = start; i < end; i++) {
       const px = String(expiresInMs[i]);
       w.ascii(`$${px.length}\r\n${px}\r\n`);
     }
   }
-  return Buffer.from(w.view());
+  return w.view();
 }

@@ -8,7 +8,7 @@ import { isLarderError } from '../../errors.ts';
 import { encodeEntityKey } from './entity-key.ts';
 import { codeOf, layoutOf, onlineStoreSuite, row } from './online-store.suite.ts';
 import { createRedisOnlineStore } from './redis-store.ts';
-import type { OnlineStore } from './store.ts';
+import { rowsOfColumns, type OnlineStore } from './store.ts';
 import { requireRedisForTests } from './testing/redis-for-tests.ts';
 
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -107,6 +107,107 @@ describe.skipIf(!available)('redis online store: layout, expiry, round trips', (
     } finally {
       monitor.disconnect();
     }
+  });
+});
+
+describe.skipIf(!available)('redis online store: the MSETNX fast path and column writes', () => {
+  let admin: Redis;
+  let store: OnlineStore;
+  let project: string;
+  beforeAll(() => {
+    admin = new Redis(url);
+    store = createRedisOnlineStore({ url, timeoutMs: 2000, batchSize: 2 });
+  });
+  afterAll(async () => {
+    await store.close();
+    admin.disconnect();
+  });
+  beforeEach(() => { project = `test-${randomUUID()}`; });
+  afterEach(async () => { await store.clearProject(project); });
+
+  /** The commands (name, first key and script flags) the store sends for this project while `run` runs. */
+  async function commandsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const monitor = await admin.duplicate().monitor();
+    try {
+      const seen: string[] = [];
+      const marker = `marker-${randomUUID()}`;
+      const done = new Promise<void>((resolve) => {
+        monitor.on('monitor', (_time: string, args: string[], source: string) => {
+          if (source === 'lua') return; // calls the script makes itself
+          const name = (args[0] ?? '').toLowerCase();
+          if (name === 'msetnx' && (args[1] ?? '').includes(project)) seen.push(`msetnx ${args[1]}`);
+          if (name === 'evalsha' && (args[3] ?? '').includes(project)) seen.push(`evalsha ${args[3]} ${args[3 + Number(args[2])]}`);
+          if (args.includes(marker)) resolve();
+        });
+      });
+      await run();
+      await admin.echo(marker);
+      await done;
+      return seen;
+    } finally {
+      monitor.disconnect();
+    }
+  }
+
+  it('writes batches of new keys with a plain MSETNX, and a batch that meets stored values through the script', async () => {
+    const layout = layoutOf(project, 'v', { x: 'float64' });
+    const key = (k: string): string => `larder:${project}:v:{${k}}`;
+    await store.write(layout, [row('older', [1], 100), row('newer', [1], 300)]);
+    // Batches of 2: [a b] are new, [older c] meets an older value, [newer d] a newer one.
+    const rows = [row('a', [10], 200), row('b', [11], 200), row('older', [12], 200), row('c', [13], 200), row('newer', [14], 200), row('d', [15], 200)];
+    let result;
+    const seen = await commandsDuring(async () => { result = await store.write(layout, rows); });
+    expect(result).toEqual({ written: 5, skippedOlder: 1 });
+    expect(seen.filter((c) => c.startsWith('msetnx'))).toEqual([`msetnx ${key('a')}`, `msetnx ${key('older')}`, `msetnx ${key('newer')}`]);
+    expect(seen.filter((c) => c.startsWith('evalsha')).sort()).toEqual([`evalsha ${key('newer')} n`, `evalsha ${key('older')} n`]);
+    const [read] = await store.read([{ layout, entityKeys: ['a', 'b', 'older', 'c', 'newer', 'd'] }]);
+    expect(read?.map((r) => r?.values[0])).toEqual([10, 11, 12, 13, 1, 15]);
+    expect(read?.map((r) => r?.eventTs)).toEqual([200, 200, 200, 200, 300, 200]);
+  });
+
+  it('keeps rows in order when a key repeats across batches (no fast path), even at equal freshness', async () => {
+    const layout = layoutOf(project, 'v', { x: 'float64' });
+    await store.write(layout, [row('b', [0], 1)]);
+    // With MSETNX, [a b] would fail on b and its script run after [c a], overwriting a's later row.
+    const seen = await commandsDuring(() => store.write(layout, [row('a', [1], 5), row('b', [2], 5), row('c', [3], 5), row('a', [4], 5)]));
+    expect(seen.filter((c) => c.startsWith('msetnx'))).toEqual([]);
+    const [read] = await store.read([{ layout, entityKeys: ['a', 'b', 'c'] }]);
+    expect(read?.map((r) => r?.values[0])).toEqual([4, 2, 3]);
+  });
+
+  it('never uses the fast path with a ttl, and a losing row leaves value and expiry alone', async () => {
+    const hour = 3_600_000;
+    const layout = layoutOf(project, 'v', { x: 'float64' }, hour);
+    const now = Date.now();
+    await store.write(layout, [row('kept', [1], now)]);
+    await admin.pexpire(`larder:${project}:v:{kept}`, 123_456_789);
+    const seen = await commandsDuring(() => store.write(layout, [row('new', [2], now), row('kept', [3], now - 1)]));
+    expect(seen).toEqual([`evalsha larder:${project}:v:{new} x`]);
+    const [read] = await store.read([{ layout, entityKeys: ['new', 'kept'] }]);
+    expect(read?.map((r) => r?.values[0])).toEqual([2, 1]);
+    expect(Math.abs((await admin.pttl(`larder:${project}:v:{kept}`)) - 123_456_789)).toBeLessThan(5_000);
+  });
+
+  it('writes columns as it writes the same rows: typed arrays, nulls, created times, repeats and bad values', async () => {
+    const layout = layoutOf(project, 'cols', { x: 'float64', s: 'string', n: 'int32' }, 3_600_000);
+    const fromRows = layoutOf(project, 'rows', { x: 'float64', s: 'string', n: 'int32' }, 3_600_000);
+    const now = Date.now();
+    const entityKeys = ['a', 'b', 'c', 'a'];
+    const columns = {
+      length: 4, entityKeys,
+      features: [Float64Array.from([1.5, -0, Number.NaN, 4]), ['x', null, 'z', 'w'], [1, 2, null, 4]],
+      eventTs: Float64Array.from([now, now, now - 10, now - 5]), createdTs: [now, 7, 8, now - 1],
+    };
+    const viaColumns = await store.writeColumns?.(layout, columns);
+    const viaRows = await store.write(fromRows, rowsOfColumns(columns));
+    expect(viaColumns).toEqual({ written: 3, skippedOlder: 1 });
+    expect(viaColumns).toEqual(viaRows);
+    const [cols, rows] = await store.read([{ layout, entityKeys: ['a', 'b', 'c'] }, { layout: fromRows, entityKeys: ['a', 'b', 'c'] }]);
+    expect(cols).toEqual(rows);
+    expect(cols?.[0]).toEqual({ values: [1.5, 'x', 1], eventTs: now, createdTs: now });
+    expect(Object.is(cols?.[1]?.values[0], -0)).toBe(true);
+    expect(await codeOf(store.writeColumns?.(layout, { ...columns, features: [columns.features[0] as Float64Array, [1, 2, 3, 4], [1, 2, 3, 4]] }) ?? Promise.resolve())).toBe('LARDER_E_INVALID_REQUEST');
+    expect(await codeOf(store.writeColumns?.(layout, { ...columns, features: columns.features.slice(0, 2) }) ?? Promise.resolve())).toBe('LARDER_E_INVALID_REQUEST');
   });
 });
 

@@ -49,6 +49,32 @@ export interface OnlineRow {
   readonly createdTs: number | null;
 }
 
+/**
+ * Rows of one view column by column, the shape materialization pulls them in: row i is
+ * `entityKeys[i]`, `features[f][i]` (in `layout.features` order), `eventTs[i]` and
+ * `createdTs?.[i]`. A column may be a typed array (numbers) or a plain array.
+ */
+export interface OnlineColumns {
+  readonly length: number;
+  /** From `encodeEntityKey`, as in {@link OnlineRow}. */
+  readonly entityKeys: readonly string[];
+  readonly features: readonly ArrayLike<unknown>[];
+  readonly eventTs: ArrayLike<number>;
+  readonly createdTs: ArrayLike<number> | null;
+}
+
+/** Columns as rows, for a store without {@link OnlineStore.writeColumns}. */
+export function rowsOfColumns(columns: OnlineColumns): OnlineRow[] {
+  const rows = new Array<OnlineRow>(columns.length);
+  const { entityKeys, features, eventTs, createdTs } = columns;
+  for (let i = 0; i < columns.length; i++) {
+    const values = new Array<unknown>(features.length);
+    for (let f = 0; f < values.length; f++) values[f] = (features[f] as ArrayLike<unknown>)[i];
+    rows[i] = { entityKey: entityKeys[i] as string, values, eventTs: eventTs[i] as number, createdTs: createdTs === null ? null : createdTs[i] as number };
+  }
+  return rows;
+}
+
 /** A row as read back. */
 export interface StoredRow {
   values: unknown[];
@@ -77,6 +103,11 @@ export interface OnlineStore {
    *   store fails midway; rows are idempotent under last-write-wins, so retrying the call is safe.
    */
   write(layout: OnlineViewLayout, rows: readonly OnlineRow[], options?: { signal?: AbortSignal }): Promise<WriteResult>;
+  /**
+   * Optional: `write(layout, rowsOfColumns(columns))` without building rows, for stores where
+   * that matters (materialization writes millions); same semantics, results and errors.
+   */
+  writeColumns?(layout: OnlineViewLayout, columns: OnlineColumns, options?: { signal?: AbortSignal }): Promise<WriteResult>;
   /**
    * Reads any number of views for any number of entities in one round trip: `result[i][j]` is
    * request i's j-th entity, null when absent. Values older than the view's ttl are returned.

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isLarderError } from '../../errors.ts';
 import { layoutOf, row, seeded } from './online-store.suite.ts';
+import { rowsOfColumns } from './store.ts';
 import {
-  CorruptValueError, FORMAT_VERSION, HEADER_BYTES, compareFreshness, decodeValue, encodeRows, freshnessPrefix, layoutFingerprint, viewCodec,
+  CorruptValueError, FORMAT_VERSION, HEADER_BYTES, compareFreshness, decodeValue, encodeColumns, encodeRows, freshnessPrefix, layoutFingerprint, viewCodec,
 } from './value-codec.ts';
 
 const sign = (n: number): number => (n > 0 ? 1 : n < 0 ? -1 : 0);
@@ -99,6 +100,22 @@ describe('value codec', () => {
       expect(details.count).toBe(20);
       expect(details.problems[0]).toEqual({ row: 1, feature: 'x', message: 'x (bool): expected a boolean, got the string "yes"' });
     }
+  });
+
+  it('encodes columns to the same bytes as the same rows, typed-array columns included', () => {
+    const layout = layoutOf('p', 'v', { x: 'float64', y: 'float32', s: 'string', n: 'int64', when: 'timestamp' });
+    const columns = {
+      length: 3, entityKeys: ['a', 'b', 'c'],
+      features: [Float64Array.from([1.5, -0, Number.NaN]), Float64Array.from([0.1, 2, 3]), ['x', null, ''], [1, null, 2 ** 53 - 1], [new Date(5), 6, null]],
+      eventTs: Float64Array.from([1, -2, 3]), createdTs: [7, 4, 5],
+    };
+    const codec = viewCodec(layout);
+    const viaColumns = encodeColumns(codec, columns);
+    const viaRows = encodeRows(codec, rowsOfColumns(columns));
+    expect(viaColumns.bytes.equals(viaRows.bytes)).toBe(true);
+    expect([...viaColumns.ends]).toEqual([...viaRows.ends]);
+    const bad = { ...columns, features: [['1', 2, 3], ...columns.features.slice(1)] };
+    expect(() => encodeColumns(codec, bad)).toThrow(/1 bad row\(s\).*row 0: x \(float64\): expected a number/);
   });
 
   it('fingerprints names, order and dtypes, not descriptions or defaults', () => {

@@ -27,7 +27,7 @@
 import { larderError } from '../../errors.ts';
 import { dtypeName, type DTypeSpec } from '../define/dtypes.ts';
 import { ByteReader, ByteWriter, TruncatedError } from './bytes.ts';
-import type { OnlineRow, OnlineViewLayout, StoredRow } from './store.ts';
+import type { OnlineColumns, OnlineRow, OnlineViewLayout, StoredRow } from './store.ts';
 
 export const FORMAT_VERSION = 1;
 export const FRESHNESS_BYTES = 16;
@@ -244,30 +244,62 @@ const INLINE: Readonly<Record<string, { code: number; width: number }>> = {
  * @throws LARDER_E_INVALID_REQUEST
  */
 export function encodeRows(codec: ViewCodec, rows: readonly OnlineRow[], writer?: ByteWriter): EncodedRows {
+  return encode(codec, rows.length, rows, null, writer);
+}
+
+/**
+ * {@link encodeRows} for rows given column by column (materialization): no row objects, and
+ * numbers read straight from typed-array columns.
+ * @throws LARDER_E_INVALID_REQUEST
+ */
+export function encodeColumns(codec: ViewCodec, columns: OnlineColumns, writer?: ByteWriter): EncodedRows {
+  if (columns.features.length !== codec.fields.length) {
+    throw larderError('LARDER_E_INVALID_REQUEST', {
+      reason: `expected ${codec.fields.length} feature columns for view ${codec.layout.view} (${codec.fields.map((f) => f.name).join(', ')}), got ${columns.features.length}`,
+    });
+  }
+  return encode(codec, columns.length, null, columns, writer);
+}
+
+/** The encoder behind both: row r comes from `rows[r]`, or else from `columns` at index r. */
+function encode(codec: ViewCodec, count: number, rows: readonly OnlineRow[] | null, columns: OnlineColumns | null, writer?: ByteWriter): EncodedRows {
   const { fields, fingerprint } = codec;
   const n = fields.length;
   const nullBytes = Math.ceil(n / 8);
   const codes = Uint8Array.from(fields.map((f) => INLINE[f.dtype]?.code ?? 0));
   // Room for the header and every fixed-width value; variable ones make their own room.
   const fixedBytes = HEADER_BYTES + nullBytes + fields.reduce((sum, f) => sum + (INLINE[f.dtype]?.width ?? 0), 0);
-  const ends = new Uint32Array(rows.length);
+  const ends = new Uint32Array(count);
   const problems: RowProblem[] = [];
   let problemCount = 0;
-  const w = writer ?? new ByteWriter(64 + rows.length * (fixedBytes + 8));
+  const w = writer ?? new ByteWriter(64 + count * (fixedBytes + 8));
   w.pos = 0;
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] as OnlineRow;
+  const features = columns?.features;
+  let values: readonly unknown[] = [];
+  for (let r = 0; r < count; r++) {
     const start = w.pos;
-    const values = row.values;
+    let eventTs: number;
+    let createdTs: number | null;
     let problem: RowProblem | undefined;
-    const timeProblem = checkTime('eventTs', row.eventTs, false) ?? checkTime('createdTs', row.createdTs, true);
-    if (timeProblem !== undefined) problem = { row: r, message: timeProblem };
-    else if (!Array.isArray(values) || values.length !== n) {
-      problem = { row: r, message: `expected ${n} values (${fields.map((f) => f.name).join(', ')}), got ${Array.isArray(values) ? values.length : typeof values}` };
+    if (rows !== null) {
+      const row = rows[r] as OnlineRow;
+      eventTs = row.eventTs;
+      createdTs = row.createdTs;
+      values = row.values;
+      if (!Array.isArray(values) || values.length !== n) {
+        problem = { row: r, message: `expected ${n} values (${fields.map((f) => f.name).join(', ')}), got ${Array.isArray(values) ? values.length : typeof values}` };
+      }
     } else {
+      const cols = columns as OnlineColumns;
+      eventTs = cols.eventTs[r] as number;
+      createdTs = cols.createdTs === null ? null : cols.createdTs[r] as number;
+    }
+    const timeProblem = checkTime('eventTs', eventTs, false) ?? checkTime('createdTs', createdTs, true);
+    if (timeProblem !== undefined) problem = { row: r, message: timeProblem };
+    if (problem === undefined) {
       w.ensure(fixedBytes);
-      writeTime(w, row.eventTs);
-      if (row.createdTs === null) { w.dv.setUint32(w.pos, 0); w.dv.setUint32(w.pos + 4, 0); w.pos += 8; } else writeTime(w, row.createdTs);
+      writeTime(w, eventTs);
+      if (createdTs === null) { w.dv.setUint32(w.pos, 0); w.dv.setUint32(w.pos + 4, 0); w.pos += 8; } else writeTime(w, createdTs);
       w.buf[w.pos] = FORMAT_VERSION;
       w.dv.setUint32(w.pos + 1, fingerprint);
       w.pos += 5;
@@ -275,7 +307,7 @@ export function encodeRows(codec: ViewCodec, rows: readonly OnlineRow[], writer?
       for (let b = 0; b < nullBytes; b++) w.buf[nullsAt + b] = 0;
       w.pos += nullBytes;
       for (let i = 0; i < n; i++) {
-        const value: unknown = values[i];
+        const value: unknown = features === undefined ? values[i] : (features[i] as ArrayLike<unknown>)[r];
         if (value === null || value === undefined) {
           setBit(w.buf, nullsAt, i);
           continue;

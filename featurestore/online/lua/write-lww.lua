@@ -4,7 +4,8 @@
   KEYS[1..n]        the value keys, one per row, in write order (n at most 2000: MSET and
                     MSETNX take their arguments from `unpack`, which stops near 8000)
   ARGV[1]           flags: 'x' when the rows carry expiries (the view has a ttl), 'd' when a key
-                    may appear more than once in KEYS; e.g. '', 'x', 'xd'
+                    may appear more than once in KEYS, 'n' when the caller's own MSETNX of these
+                    rows just failed (some key exists: do not try it again); e.g. '', 'x', 'xd', 'n'
   ARGV[2..n+1]      the encoded values (value-codec.ts); bytes 1-16 are the freshness prefix:
                     eventTs then createdTs, each 8 bytes big-endian in offset binary
   ARGV[n+2..2n+1]   with 'x': per row, milliseconds until the key may be garbage-collected, or
@@ -17,9 +18,10 @@
   the server locale's strcoll. A stored value shorter than a prefix is not ours and is replaced.
 
   Cost: every redis.call converts its arguments, so values go out in as few calls as possible.
-  Without expiry and repeated keys, a batch of keys that all are new (a first materialization)
-  is one MSETNX; otherwise one MGET reads the stored values, and the winners go out in one MSET,
-  or, with expiry, one SET ... PX each.
+  Without expiry, repeated keys and 'n', a batch of keys that all are new (a first
+  materialization) is one MSETNX; otherwise one MGET reads the stored values, and the winners go
+  out in one MSET, or, with expiry, one SET ... PX each. (redis-store.ts sends most batches of new
+  keys as a plain MSETNX without the script, which costs a fraction of this; 'n' marks the rest.)
 ]]
 local n = #KEYS
 local flags = ARGV[1]
@@ -28,7 +30,7 @@ local latest = nil
 if string.find(flags, 'd', 1, true) then latest = {} end
 
 local all = nil
-if not expiring and not latest then
+if not expiring and not latest and not string.find(flags, 'n', 1, true) then
   all = {}
   for i = 1, n do
     all[2 * i - 1] = KEYS[i]
