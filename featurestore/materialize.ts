@@ -31,7 +31,7 @@ import { parseDuration } from './define/duration.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import type { OfflineStore, PulledBatch, PullRequest } from './offline/store.ts';
 import { encodeEntityKey } from './online/entity-key.ts';
-import type { OnlineRow, OnlineStore, OnlineViewLayout } from './online/store.ts';
+import { rowsOfColumns, type OnlineColumns, type OnlineStore, type OnlineViewLayout, type WriteResult } from './online/store.ts';
 import { onlineLayout } from './online-layout.ts';
 
 /** What materialization needs from the store. */
@@ -124,21 +124,26 @@ async function selectViews(ctx: MaterializeContext, names: readonly string[] | u
   }));
 }
 
-/** A pulled batch as online rows. */
-function toOnlineRows(batch: PulledBatch): OnlineRow[] {
-  const rows: OnlineRow[] = new Array<OnlineRow>(batch.length);
+/**
+ * A pulled batch as online columns: the pulled feature and time columns as they are (typed
+ * arrays for numbers), plus each row's entity key. No object per row: at millions of rows the
+ * row objects and their boxed numbers cost more than the writes.
+ */
+function toOnlineColumns(batch: PulledBatch): OnlineColumns {
+  const entityKeys = new Array<string>(batch.length);
   const keyNames = batch.keyNames;
   const key: Record<string, unknown> = {};
   for (let i = 0; i < batch.length; i++) {
-    for (let k = 0; k < keyNames.length; k++) key[keyNames[k] as string] = (batch.keys[k] as unknown[])[i];
-    const values = new Array<unknown>(batch.features.length);
-    for (let f = 0; f < values.length; f++) values[f] = (batch.features[f] as unknown[])[i];
-    rows[i] = {
-      entityKey: encodeEntityKey(keyNames, key), values,
-      eventTs: batch.eventTs[i] as number, createdTs: batch.createdTs === null ? null : batch.createdTs[i] as number,
-    };
+    for (let k = 0; k < keyNames.length; k++) key[keyNames[k] as string] = (batch.keys[k] as ArrayLike<unknown>)[i];
+    entityKeys[i] = encodeEntityKey(keyNames, key);
   }
-  return rows;
+  return { length: batch.length, entityKeys, features: batch.features, eventTs: batch.eventTs, createdTs: batch.createdTs };
+}
+
+/** Writes columns, as rows to a store that takes only rows. */
+function writeColumns(online: OnlineStore, layout: OnlineViewLayout, columns: OnlineColumns, signal: AbortSignal | undefined): Promise<WriteResult> {
+  const options = signal === undefined ? {} : { signal };
+  return online.writeColumns !== undefined ? online.writeColumns(layout, columns, options) : online.write(layout, rowsOfColumns(columns), options);
 }
 
 /** Pulls one view's rows and writes them, {@link IN_FLIGHT} write calls at a time. */
@@ -162,8 +167,8 @@ async function materializeView(ctx: MaterializeContext, view: FeatureViewDef, ra
   const pending: Promise<void>[] = [];
   for await (const batch of ctx.offline.pullLatest(request)) {
     if (failure !== undefined) break;
-    const chunk = toOnlineRows(batch);
-    pending.push(ctx.online.write(layout, chunk, options.signal === undefined ? {} : { signal: options.signal }).then((result) => {
+    const chunk = toOnlineColumns(batch);
+    pending.push(writeColumns(ctx.online, layout, chunk, options.signal).then((result) => {
       rows += chunk.length;
       written += result.written;
       skippedOlder += result.skippedOlder;
