@@ -22,7 +22,13 @@
  *   candidate set only grows with T: if the best candidate is too old, all are.
  * Null keys or a null T match nothing. Two source rows with the same key, event_ts and
  * created_ts ("full ties") are resolved arbitrarily.
+ *
+ * Aggregation views (`view.aggregations`) are computed by `aggregate-sql.ts` for each distinct
+ * (K, T) and joined on equality; a row with a null key or T gets an empty window (count 0,
+ * others null). A ttl does not apply to them offline: each aggregate is computed at T itself
+ * (online, the ttl bounds the age of a materialized aggregate).
  */
+import { AGG_TIME, aggregationResultName, aggregationSql, countsEmptyAsZero } from './aggregate-sql.ts';
 import { indent, quoteIdent, qualified, sqlLiteral, sqlType } from './sql.ts';
 import { ROW_COLUMN, type PitPlan, type ViewPlan } from './plan.ts';
 import { sourceRelation } from './sources.ts';
@@ -93,9 +99,30 @@ function viewCte(view: ViewPlan, projectDir: string): string {
 /** A view's feature as seen by entity row `e`: null when the match is older than the ttl. */
 function featureExpr(plan: PitPlan, view: ViewPlan, feature: string): string {
   const value = qualified(view.alias, feature);
+  if (view.aggregations !== undefined) {
+    const a = view.aggregations.find((x) => x.feature === feature);
+    return a !== undefined && countsEmptyAsZero(a.fn) ? `coalesce(${value}, ${cast('0', a.type)})` : value;
+  }
   if (view.ttlMs === undefined) return value;
   const t = qualified('e', plan.timestampColumn);
   return `CASE WHEN ${qualified(view.alias, EVENT)} >= ${t} - to_milliseconds(${sqlLiteral(view.ttlMs)}) THEN ${value} END`;
+}
+
+function aggregationCtes(plan: PitPlan, view: ViewPlan, index: number, projectDir: string): string[] {
+  const source = view.source;
+  const stringKeys = view.keys.filter((k) => k.type === 'VARCHAR').map((k) => k.name);
+  const { ctes } = aggregationSql({
+    tag: String(index), keys: view.keys, entities: quoteIdent(ENTITY_CTE), timestampColumn: plan.timestampColumn,
+    source: sourceRelation(source, projectDir, source.type === 'file' && source.format === 'csv' ? stringKeys : []),
+    sourceTimestamp: source.timestamp, aggregations: view.aggregations ?? [],
+  });
+  return [`-- ${view.name}: windowed aggregations of source ${source.name}\n${ctes[0] as string}`, ...ctes.slice(1)];
+}
+
+function aggregationJoin(plan: PitPlan, view: ViewPlan, index: number): string {
+  const on = view.keys.map((k) => `${qualified('e', k.name)} = ${qualified(view.alias, k.name)}`);
+  on.push(`${qualified('e', plan.timestampColumn)} = ${qualified(view.alias, AGG_TIME)}`);
+  return `LEFT JOIN ${aggregationResultName(String(index))} AS ${quoteIdent(view.alias)}\n  ON ${on.join(' AND ')}`;
 }
 
 function asofJoin(plan: PitPlan, view: ViewPlan): string {
@@ -126,11 +153,13 @@ export function pointInTimeSql(plan: PitPlan, entities: EntityRelation, projectD
     `-- Larder point-in-time join (DESIGN §4): ${plan.views.length} feature view(s) onto the entity rows.`,
     `-- Per view: the source row with the same keys and the greatest event time <= the row's ${plan.timestampColumn}`,
     `-- (ASOF JOIN); a ttl nulls matches older than T - ttl; createdTimestamp hides rows not yet created at T.`,
+    ...(plan.views.some((v) => v.aggregations !== undefined)
+      ? [`-- Aggregation views: prefix sums + ASOF at each window edge, RANGE frames for min/max/countDistinct (aggregate-sql.ts).`] : []),
     ...(plan.onDemand.length === 0 ? [] :
       [`-- On-demand views ${plan.onDemand.map((o) => o.odfv.name).join(', ')} are then computed in JS on every row.`]),
   ];
-  const ctes = [entityCte(plan, entities), ...plan.views.map((v) => viewCte(v, projectDir))];
+  const ctes = [entityCte(plan, entities), ...plan.views.flatMap((v, i) => (v.aggregations === undefined ? [viewCte(v, projectDir)] : aggregationCtes(plan, v, i, projectDir)))];
   return `${header.join('\n')}\nWITH\n${ctes.join(',\n')}\nSELECT\n  ${select.join(',\n  ')}\n` +
-    `FROM ${quoteIdent(ENTITY_CTE)} AS "e"\n${plan.views.map((v) => asofJoin(plan, v)).join('\n')}\n` +
+    `FROM ${quoteIdent(ENTITY_CTE)} AS "e"\n${plan.views.map((v, i) => (v.aggregations === undefined ? asofJoin(plan, v) : aggregationJoin(plan, v, i))).join('\n')}\n` +
     `ORDER BY ${qualified('e', ROW_COLUMN)}`;
 }

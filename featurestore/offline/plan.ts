@@ -6,6 +6,7 @@
  * Pure data; `pit-sql.ts` writes it as SQL.
  */
 import { larderError } from '../../errors.ts';
+import type { AggregationDef, AggregationFn } from '../define/aggregations.ts';
 import type { BatchSourceDef, OnDemandViewDef } from '../define/definitions.ts';
 import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
 import { parseDuration } from '../define/duration.ts';
@@ -31,6 +32,19 @@ export interface KeyColumn {
   readonly dtype: DType;
 }
 
+/** One requested aggregation of a view, as `plan.ts` resolves it. */
+export interface AggregationPlan {
+  readonly feature: string;
+  readonly fn: AggregationFn;
+  /** Column or SQL expression; absent for `count`. */
+  readonly expr?: string;
+  /** Window length in ms; null for `last` over all history. */
+  readonly windowMs: number | null;
+  readonly lagMs: number;
+  /** DuckDB type of the feature's declared dtype. */
+  readonly type: string;
+}
+
 export interface ViewPlan {
   readonly name: string;
   /** Table alias in the join: `v0`, `v1`, … */
@@ -40,6 +54,8 @@ export interface ViewPlan {
   readonly ttlMs?: number;
   /** Features read from the source, cast to their declared types. */
   readonly features: readonly { readonly name: string; readonly type: string }[];
+  /** Aggregation views: the requested features' aggregations (then `features` are their outputs). */
+  readonly aggregations?: readonly AggregationPlan[];
 }
 
 export type OutputPlan =
@@ -89,6 +105,7 @@ export function planPointInTime(project: ProjectDefinitions, selection: FeatureS
       keys: viewKeys,
       ...(view.ttl === undefined ? {} : { ttlMs: parseDuration(view.ttl) }),
       features: features.map((f) => ({ name: f, type: duckdbTypeOf(view.features[f] as DType) })),
+      ...(view.aggregations === undefined ? {} : { aggregations: features.map((f) => aggregationPlan(view.name, f, view.aggregations?.[f], view.features[f] as DType)) }),
     };
   });
 
@@ -122,4 +139,16 @@ export function planPointInTime(project: ProjectDefinitions, selection: FeatureS
   });
 
   return { timestampColumn, keys: [...keys.values()], views, outputs, onDemand, requestFields: [...requestFields] };
+}
+
+function aggregationPlan(view: string, feature: string, def: AggregationDef | undefined, dtype: DType): AggregationPlan {
+  if (def === undefined) throw larderError('LARDER_E_UNKNOWN_FEATURE', { ref: `${view}:${feature}` });
+  return {
+    feature,
+    fn: def.fn,
+    ...(def.expr === undefined ? {} : { expr: def.expr }),
+    windowMs: def.window === undefined ? null : parseDuration(def.window),
+    lagMs: def.lag === undefined ? 0 : parseDuration(def.lag),
+    type: duckdbTypeOf(dtype),
+  };
 }
