@@ -30,7 +30,7 @@ export type BinSpec = NumericBinSpec | CategoryBinSpec;
 export interface BinCounts {
   readonly spec: BinSpec;
   readonly counts: number[];
-  readonly missing: number;
+  missing: number;
 }
 
 /** Rows whose text shows a sign of broken encoding (each row counted once per signal). */

@@ -65,7 +65,7 @@ export function valueSql(kind: ColumnKind, column: string): string | null {
 interface Planned { name: string; type: string; kind: ColumnKind; value: string | null; bins: BinSpec | undefined }
 
 /** Select-list items of the aggregate pass for one column, aliased `c{i}_{stat}`. */
-function statsSql(p: Planned, i: number, withDeciles: boolean): string[] {
+function statsSql(p: Planned, i: number, withDeciles: boolean, varianceScale: number): string[] {
   const a = (stat: string): string => quoteIdent(`c${i}_${stat}`);
   const c = quoteIdent(p.name);
   const out = [`count(${c}) AS ${a('nonnull')}`];
@@ -80,7 +80,7 @@ function statsSql(p: Planned, i: number, withDeciles: boolean): string[] {
       `min(${v}) ${fin} AS ${a('min')}`,
       `max(${v}) ${fin} AS ${a('max')}`,
       `avg(${v}) ${fin} AS ${a('mean')}`,
-      `var_pop(${v}) ${fin} AS ${a('varpop')}`,
+      varianceScale === 1 ? `var_pop(${v}) ${fin} AS ${a('varpop')}` : `var_pop(${v} / ${varianceScale}) ${fin} AS ${a('varpop')}`,
       `approx_count_distinct(${v}) AS ${a('distinct')}`,
     );
     if (withDeciles) out.push(`${decilesSql(v)} AS ${a('deciles')}`);
@@ -155,12 +155,25 @@ export async function profileRelation(session: Session, relation: string, option
     const fits = given !== undefined && (given.kind === 'numeric' ? kind === 'numeric' || kind === 'timestamp' : kind === 'string' || kind === 'bool');
     return { name: d.name, type: d.type, kind, value: valueSql(kind, d.name), bins: fits ? given : undefined };
   });
-  const select = ['count(*) AS "rows"'];
-  planned.forEach((p, i) => {
-    select.push(...statsSql(p, i, p.bins === undefined));
-    if (p.bins && p.value) select.push(binsSql(p, i, p.bins));
-  });
-  const stats = (await session.rows(`SELECT ${select.join(',\n  ')}\nFROM ${relation}`))[0] ?? {};
+  const statsQuery = (varianceScale: number): string => {
+    const select = ['count(*) AS "rows"'];
+    planned.forEach((p, i) => {
+      select.push(...statsSql(p, i, p.bins === undefined, varianceScale));
+      if (p.bins && p.value) select.push(binsSql(p, i, p.bins));
+    });
+    return `SELECT ${select.join(',\n  ')}\nFROM ${relation}`;
+  };
+  let varianceScale = 1;
+  let stats: Record<string, unknown>;
+  try {
+    stats = (await session.rows(statsQuery(1)))[0] ?? {};
+  } catch (error) {
+    // Squares of values beyond ~1e154 overflow DuckDB's variance; scale them down and accept
+    // an infinite m2 (the honest double answer) rather than failing the profile.
+    if (!/out of range/i.test(String((error as Error).message))) throw error;
+    varianceScale = 1e200;
+    stats = (await session.rows(statsQuery(varianceScale)))[0] ?? {};
+  }
   const rows = num(stats['rows']);
   const columns: ColumnProfile[] = [];
   for (const [i, p] of planned.entries()) {
@@ -182,7 +195,7 @@ export async function profileRelation(session: Session, relation: string, option
       posInf: numeric ? num(s('posinf')) : 0,
       negInf: numeric ? num(s('neginf')) : 0,
       empty: text ? num(s('empty')) : 0,
-      finite: numeric ? { n, min: numOrNull(s('min')), max: numOrNull(s('max')), mean: numOrNull(s('mean')), m2: varpop === null ? 0 : varpop * n } : null,
+      finite: numeric ? { n, min: numOrNull(s('min')), max: numOrNull(s('max')), mean: numOrNull(s('mean')), m2: varpop === null ? 0 : varpop * varianceScale * varianceScale * n } : null,
       deciles,
       bins: p.bins && p.value ? countsFrom(p.bins, s('bins'), nulls + nan) : null,
       topK: p.kind === 'string' || p.kind === 'bool' ? await topValues(session, relation, p, k) : [],
