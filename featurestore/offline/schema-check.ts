@@ -8,9 +8,17 @@
  * Timestamp columns may be TIMESTAMP (any precision, with or without time zone) or DATE; a
  * VARCHAR column (CSV text DuckDB did not sniff as a time) is accepted when every non-null
  * value parses as a timestamp, which costs one scan of that column.
+ *
+ * Aggregation views have no feature columns: each aggregation's column or SQL expression is
+ * bound by DuckDB against the source (`DESCRIBE SELECT (expr) FROM source`, no scan), which
+ * reports an expression that does not parse or names a missing column
+ * (`schema_bad_expression`); its type must suit the function (`schema_type_mismatch`):
+ * numeric for sum/avg/stddev (integral for an integer sum), one the declared dtype can hold for
+ * min/max/last, anything for countDistinct.
  */
 import type { BatchSourceDef, FeatureViewDef } from '../define/definitions.ts';
-import { dtypeName, type DType } from '../define/dtypes.ts';
+import type { AggregationFn } from '../define/aggregations.ts';
+import { dtypeName, t, type DType } from '../define/dtypes.ts';
 import { viewEntities, type DefinitionIssue, type ProjectDefinitions } from '../define/project.ts';
 import { isLarderError, reasonOf } from '../../errors.ts';
 import type { Session } from './duckdb.ts';
@@ -105,10 +113,51 @@ async function checkView(session: Session, view: FeatureViewDef, columns: readon
       if (!byName.has(key)) error('schema_missing_column', `entities.${key}`, `join key ${key} of entity ${entity.name} is not in source ${source.name}`);
     }
   }
+  if (view.aggregations !== undefined) {
+    await checkAggregations(session, view, projectDir, error);
+    return;
+  }
   for (const [name, dtype] of Object.entries(view.features)) {
     const type = byName.get(name);
     if (type === undefined) error('schema_missing_column', `features.${name}`, `column ${name} is not in source ${source.name}`);
     else if (!canHold(dtype, type)) error('schema_type_mismatch', `features.${name}`, `column ${name} is ${type} in source ${source.name} but declared ${dtypeName(dtype)}`);
+  }
+}
+
+const INTEGRAL = [...SIGNED, ...UNSIGNED];
+
+/** Whether an aggregate of `fn` over a value of DuckDB type `type` gives what `dtype` declares. */
+function aggregationFits(fn: AggregationFn, dtype: DType, type: string): boolean {
+  const numeric = canHold(t.float64(), type);
+  switch (fn) {
+    case 'count':
+    case 'countDistinct': return true;
+    case 'avg':
+    case 'stddev': return numeric;
+    case 'sum': return numeric && (dtype.kind === 'float64' || dtype.kind === 'float32' || INTEGRAL.includes(type.toUpperCase()));
+    case 'min':
+    case 'max':
+    case 'last': return canHold(dtype, type);
+  }
+}
+
+async function checkAggregations(session: Session, view: FeatureViewDef, projectDir: string, error: (code: string, path: string, message: string) => void): Promise<void> {
+  const relation = sourceRelation(view.source, projectDir);
+  for (const [name, a] of Object.entries(view.aggregations ?? {})) {
+    if (a.expr === undefined) continue;
+    let type: string;
+    try {
+      const [row] = await session.rows(`DESCRIBE SELECT (${a.expr}) AS "x" FROM ${relation}`);
+      type = String(row?.['column_type']);
+    } catch (e) {
+      if (session.signal?.aborted) throw e;
+      const reason = reasonOf((e as { cause?: unknown }).cause ?? e).split('\n')[0] ?? 'unknown error';
+      error('schema_bad_expression', `aggregations.${name}`, `aggregation ${name}: ${a.expr} is not a valid expression over source ${view.source.name}: ${reason}`);
+      continue;
+    }
+    if (!aggregationFits(a.fn, a.dtype, type)) {
+      error('schema_type_mismatch', `aggregations.${name}`, `aggregation ${name}: agg.${a.fn}(${a.expr}) is ${type} in source ${view.source.name}, which cannot give ${dtypeName(a.dtype)}`);
+    }
   }
 }
 
