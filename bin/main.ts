@@ -6,12 +6,15 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from './command.ts';
 import { applyCommand } from './commands/apply.ts';
 import { datasetCommand } from './commands/dataset.ts';
+import { driftCommand } from './commands/drift.ts';
 import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
 import { materializeCommand } from './commands/materialize.ts';
 import { planCommand } from './commands/plan.ts';
+import { profileCommand } from './commands/profile.ts';
 import { pushCommand } from './commands/push.ts';
 import { quickstartCommand } from './commands/quickstart.ts';
+import { validateCommand } from './commands/validate.ts';
 import { EXIT, exitCodeOf, processIo, reportError, usageError } from './output.ts';
 
 const GLOBAL_OPTIONS = {
@@ -29,6 +32,9 @@ const COMMANDS: Record<string, Command> = {
   get: getCommand,
   push: pushCommand,
   quickstart: quickstartCommand,
+  profile: profileCommand,
+  validate: validateCommand,
+  drift: driftCommand,
 };
 
 function help(): string {
