@@ -53,10 +53,15 @@ export class ByteWriter {
 
   bytes(value: Uint8Array, start = 0, end = value.length): void {
     this.ensure(end - start);
-    // Not `set(value.subarray(…))`: an object per call adds up over millions of values.
-    if (start === 0 && end === value.length) this.buf.set(value, this.pos);
-    else if (Buffer.isBuffer(value)) value.copy(this.buf, this.pos, start, end);
-    else this.buf.set(value.subarray(start, end), this.pos);
+    // Short ranges byte by byte: `subarray` (or Buffer#copy, which makes one) is an object per call.
+    if (start === 0 && end === value.length) {
+      this.buf.set(value, this.pos);
+    } else if (end - start <= 256) {
+      const buf = this.buf;
+      for (let i = start, at = this.pos; i < end; i++, at++) buf[at] = value[i] as number;
+    } else {
+      this.buf.set(value.subarray(start, end), this.pos);
+    }
     this.pos += end - start;
   }
 

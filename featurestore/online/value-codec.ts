@@ -275,6 +275,11 @@ function encode(codec: ViewCodec, count: number, rows: readonly OnlineRow[] | nu
   const w = writer ?? new ByteWriter(64 + count * (fixedBytes + 8));
   w.pos = 0;
   const features = columns?.features;
+  // float64 features in Float64Array columns are copied without a null check or boxing.
+  const doubles: (Float64Array | null)[] = fields.map((_, i) => {
+    const column = features?.[i];
+    return codes[i] === 1 && column instanceof Float64Array ? column : null;
+  });
   let values: readonly unknown[] = [];
   for (let r = 0; r < count; r++) {
     const start = w.pos;
@@ -307,6 +312,12 @@ function encode(codec: ViewCodec, count: number, rows: readonly OnlineRow[] | nu
       for (let b = 0; b < nullBytes; b++) w.buf[nullsAt + b] = 0;
       w.pos += nullBytes;
       for (let i = 0; i < n; i++) {
+        const column = doubles[i] as Float64Array | null;
+        if (column !== null) {
+          w.dv.setFloat64(w.pos, column[r] as number, true);
+          w.pos += 8;
+          continue;
+        }
         const value: unknown = features === undefined ? values[i] : (features[i] as ArrayLike<unknown>)[r];
         if (value === null || value === undefined) {
           setBit(w.buf, nullsAt, i);
