@@ -20,7 +20,7 @@
  * event time or created time are never candidates (as in the join). Full ties (same key, event
  * and created time) are resolved arbitrarily.
  */
-import { DuckDBTypeId, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { DuckDBTypeId, type DuckDBDataChunk, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import type { FeatureViewDef } from '../define/definitions.ts';
 import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
 import { viewEntities, type ProjectDefinitions } from '../define/project.ts';
@@ -207,18 +207,24 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
     length = 0;
     return out;
   };
-  for (;;) {
-    session.checkAborted('materialization pull');
-    let chunk;
-    try {
-      chunk = await result.fetchChunk();
-    } catch (error) {
-      throw session.queryError(error, sql);
+  // The next chunk is always being fetched (on DuckDB's thread) while this one is gathered and
+  // while the consumer works on a yielded batch; a settled fetch is awaited before the session
+  // can close.
+  const fetch = (): Promise<DuckDBDataChunk | null | { failed: unknown }> => result.fetchChunk().catch((error: unknown) => ({ failed: error }));
+  let next = fetch();
+  try {
+    for (;;) {
+      session.checkAborted('materialization pull');
+      const chunk = await next;
+      if (chunk !== null && 'failed' in chunk) throw session.queryError(chunk.failed, sql);
+      if (!chunk || chunk.rowCount === 0) break;
+      next = fetch();
+      for (let c = 0; c < columns.length; c++) (columns[c] as GatheredColumn).add(chunk.getColumnVector(c));
+      length += chunk.rowCount;
+      if (length >= batchRows) yield flush();
     }
-    if (!chunk || chunk.rowCount === 0) break;
-    for (let c = 0; c < columns.length; c++) (columns[c] as GatheredColumn).add(chunk.getColumnVector(c));
-    length += chunk.rowCount;
-    if (length >= batchRows) yield flush();
+    if (length > 0) yield flush();
+  } finally {
+    await next;
   }
-  if (length > 0) yield flush();
 }
