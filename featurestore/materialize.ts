@@ -132,6 +132,16 @@ async function selectViews(ctx: MaterializeContext, names: readonly string[] | u
 function toOnlineColumns(batch: PulledBatch): OnlineColumns {
   const entityKeys = new Array<string>(batch.length);
   const keyNames = batch.keyNames;
+  const only = batch.keys.length === 1 ? batch.keys[0] : undefined;
+  if (only instanceof Float64Array) {
+    // One numeric join key: its entity key is the number's text, which has nothing to escape
+    // (what encodeEntityKey returns, without a record and a regex pass per row).
+    for (let i = 0; i < batch.length; i++) {
+      const value = only[i] as number;
+      entityKeys[i] = Number.isFinite(value) ? String(value) : encodeEntityKey(keyNames, { [keyNames[0] as string]: value });
+    }
+    return { length: batch.length, entityKeys, features: batch.features, eventTs: batch.eventTs, createdTs: batch.createdTs };
+  }
   const key: Record<string, unknown> = {};
   for (let i = 0; i < batch.length; i++) {
     for (let k = 0; k < keyNames.length; k++) key[keyNames[k] as string] = (batch.keys[k] as ArrayLike<unknown>)[i];
