@@ -51,22 +51,29 @@ const interval = (ms: number): string => `to_milliseconds(${sqlLiteral(ms)})`;
 const minus = (ts: string, ms: number): string => (ms === 0 ? ts : `${ts} - ${interval(ms)}`);
 
 /**
- * The plain `GROUP BY` aggregate of one function over rows already restricted to its window,
- * before the cast to the feature's dtype: `x` is the value expression, `eventTs` the event time
- * (for `last`). Empty input gives null for every function (wrap counts in `coalesce(…, 0)`).
- * @example groupAggregateSql('last', '"delay"', '"ts"') // arg_max("delay", ("ts", "delay")) FILTER (WHERE "delay" IS NOT NULL)
+ * The plain `GROUP BY` aggregate of one function, before the cast to the feature's dtype: `x` is
+ * the value expression (absent for `count`), `eventTs` the event time (`last` orders by it), and
+ * `where` an optional condition (the window) applied as a `FILTER`. Nulls in x are skipped; no
+ * rows give null for every function but `count`/`countDistinct` (0). The same numbers as the
+ * windowed engine in this module, computed the direct way: for materialization at one instant
+ * and for baselines.
+ * @example groupAggregateSql('avg', '"delay"', '"ts"', '"ts" >= TIMESTAMPTZ \'2024-01-01\'') // avg("delay") FILTER (WHERE "ts" >= …)
  */
-export function groupAggregateSql(fn: AggregationFn, x: string | undefined, eventTs: string): string {
+export function groupAggregateSql(fn: AggregationFn, x: string | undefined, eventTs: string, where?: string): string {
   const v = x ?? 'NULL';
+  const filter = (...conditions: (string | undefined)[]): string => {
+    const all = conditions.filter((c): c is string => c !== undefined);
+    return all.length === 0 ? '' : ` FILTER (WHERE ${all.join(' AND ')})`;
+  };
   switch (fn) {
-    case 'count': return 'count(*)';
-    case 'countDistinct': return `count(DISTINCT ${v})`;
-    case 'sum': return `sum(${v})`;
-    case 'avg': return `avg(${v})`;
-    case 'min': return `min(${v})`;
-    case 'max': return `max(${v})`;
-    case 'stddev': return `stddev_samp(${v})`;
-    case 'last': return `arg_max(${v}, (${eventTs}, ${v})) FILTER (WHERE ${v} IS NOT NULL)`;
+    case 'count': return `count(*)${filter(where)}`;
+    case 'countDistinct': return `count(DISTINCT ${v})${filter(where)}`;
+    case 'sum': return `sum(${v})${filter(where)}`;
+    case 'avg': return `avg(${v})${filter(where)}`;
+    case 'min': return `min(${v})${filter(where)}`;
+    case 'max': return `max(${v})${filter(where)}`;
+    case 'stddev': return `stddev_samp(${v})${filter(where)}`;
+    case 'last': return `arg_max(${v}, (${eventTs}, ${v}))${filter(`${v} IS NOT NULL`, where)}`;
   }
 }
 
