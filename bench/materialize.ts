@@ -3,7 +3,8 @@
  * Materialization benchmark (DESIGN §7): a generated Parquet source of `entities × rows` rows
  * with 10 float64 features, materialized end to end through `store.materialize` (DuckDB pull,
  * entity keys, encoding, last-write-wins writes) into Redis at REDIS_URL (or the memory store
- * with `--online memory`). Reports rows/s and the process's peak RSS; with Redis, also
+ * with `--online memory`). Reports rows/s, the process's peak RSS and CPU seconds (this process,
+ * and the Redis server's); with Redis, also
  * `redis-benchmark -P 64 -r 1000000 -n 2000000 -t hset` in the same run (target: ≥ 50% of it).
  * The project's keys are removed at the end.
  *
@@ -17,6 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { Redis } from 'ioredis';
 import { openStore } from '../featurestore/store.ts';
 import { sqlLiteral } from '../featurestore/offline/sql.ts';
 import { benchArgs } from './args.ts';
@@ -56,6 +58,19 @@ export const stats = featureView('stats', { entities: [thing], source, features:
   instance.closeSync();
 }
 
+/** The Redis server's CPU seconds so far (user + sys), from INFO: on a shared machine, wall time alone misleads. */
+async function redisCpuSeconds(redisUrl: string): Promise<number> {
+  const client = new Redis(redisUrl, { lazyConnect: true });
+  try {
+    await client.connect();
+    const info = await client.info('cpu');
+    const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return field('used_cpu_user') + field('used_cpu_sys');
+  } finally {
+    client.disconnect();
+  }
+}
+
 const root = mkdtempSync(path.join(tmpdir(), 'larder-bench-materialize-'));
 const results: Record<string, unknown> = { online: onlineType, entities, rowsPerEntity, sourceRows: entities * rowsPerEntity, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
 try {
@@ -67,10 +82,18 @@ try {
   const store = await openStore({ dir: root });
   try {
     await store.apply();
+    const redisCpuBefore = onlineType === 'redis' ? await redisCpuSeconds(url) : 0;
+    const cpuBefore = process.cpuUsage();
     const [result] = await store.materialize({ end: new Date('2100-01-01T00:00:00Z') });
+    const cpu = process.cpuUsage(cpuBefore);
+    const redisCpu = onlineType === 'redis' ? await redisCpuSeconds(url) - redisCpuBefore : 0;
     const peakRss = process.resourceUsage().maxRSS * 1024;
-    Object.assign(results, { rows: result?.rows, seconds: result?.seconds, rowsPerSecond: result?.rowsPerSecond, rssBeforeMB: Math.round(rssBefore / 2 ** 20), peakRssMB: Math.round(peakRss / 2 ** 20) });
+    Object.assign(results, {
+      rows: result?.rows, seconds: result?.seconds, rowsPerSecond: result?.rowsPerSecond, rssBeforeMB: Math.round(rssBefore / 2 ** 20), peakRssMB: Math.round(peakRss / 2 ** 20),
+      cpuSeconds: { process: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)), ...(onlineType === 'redis' ? { redisServer: Number(redisCpu.toFixed(2)) } : {}) },
+    });
     log(`  larder materialize: ${fmt(result?.rows ?? 0)} rows in ${result?.seconds.toFixed(2)} s = ${fmt(result?.rowsPerSecond ?? 0)} rows/s; peak RSS ${fmt(peakRss / 2 ** 20)} MB`);
+    log(`  CPU: this process (Node and DuckDB threads) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${onlineType === 'redis' ? `, Redis server ${redisCpu.toFixed(2)} s (all its clients)` : ''}`);
     await (await store.onlineStore()).clearProject(project);
   } finally {
     await store.close();
