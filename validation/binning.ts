@@ -1,10 +1,11 @@
 /**
  * @module validation/binning
- * The bin rules, written once for JS values and once as SQL, side by side so they stay the
- * same: the live accumulator and the DuckDB profile must put every value in the same bin.
+ * The bin rules for JS values, and the SQL pieces the DuckDB profile uses for the same rules
+ * (`profile.ts` counts values at or above each edge): the live accumulator and the DuckDB
+ * profile must put every value in the same bin.
  */
-import { quoteIdent, sqlLiteral } from '../featurestore/offline/sql.ts';
-import { DECILES, type BinSpec, type CategoryBinSpec, type NumericBinSpec } from './profile-types.ts';
+import { sqlLiteral } from '../featurestore/offline/sql.ts';
+import { DECILES, type BinSpec } from './profile-types.ts';
 
 /** A double as an exact DuckDB literal (JS `String` round-trips, and the cast parses it as a double). */
 export function doubleLiteral(x: number): string {
@@ -31,20 +32,6 @@ export function categoryBin(index: ReadonlyMap<string, number>, size: number, va
   return index.get(value) ?? size;
 }
 
-/** SQL for the bin of the DOUBLE expression `value`: NULL when missing (null or NaN). */
-export function numericBinSql(spec: NumericBinSpec, value: string): string {
-  if (spec.edges.length === 0) return `CASE WHEN ${value} IS NULL OR isnan(${value}) THEN NULL ELSE 0 END`;
-  const terms = spec.edges.map((e) => `(${value} >= ${doubleLiteral(e)})::INTEGER`).join(' + ');
-  return `CASE WHEN ${value} IS NULL OR isnan(${value}) THEN NULL ELSE ${terms} END`;
-}
-
-/** SQL for the bin of the VARCHAR expression `value`: NULL when null, `categories.length` for other. */
-export function categoryBinSql(spec: CategoryBinSpec, value: string): string {
-  if (spec.categories.length === 0) return `CASE WHEN ${value} IS NULL THEN NULL ELSE 0 END`;
-  const whens = spec.categories.map((c, i) => `WHEN ${sqlLiteral(c)} THEN ${i}`).join(' ');
-  return `CASE ${value} ${whens} ELSE CASE WHEN ${value} IS NULL THEN NULL ELSE ${spec.categories.length} END END`;
-}
-
 export function binCount(spec: BinSpec): number {
   return spec.kind === 'numeric' ? spec.edges.length + 1 : spec.categories.length + 1;
 }
@@ -55,9 +42,8 @@ export function edgesFromQuantiles(quantiles: readonly (number | null)[]): numbe
   return [...new Set(finite)].sort((a, b) => a - b);
 }
 
-/** `quantile_cont(value, [0.1, …, 0.9])` over finite values. */
-export function decilesSql(value: string): string {
-  return `quantile_cont(${value}, [${DECILES.join(', ')}]) FILTER (WHERE isfinite(${value}))`;
+/** `quantile_cont(value, [0.1, …, 0.9])` (or its t-digest `approx_quantile`) over finite values. */
+export function decilesSql(value: string, method: 'exact' | 'approx' = 'exact'): string {
+  return `${method === 'exact' ? 'quantile_cont' : 'approx_quantile'}(${value}, [${DECILES.join(', ')}]) FILTER (WHERE isfinite(${value}))`;
 }
 
-export { quoteIdent };

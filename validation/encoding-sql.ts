@@ -13,9 +13,10 @@ export function encodingConditions(kind: ColumnKind, column: string): Partial<Re
   if (kind === 'string') {
     return {
       replacement: `contains(${c}, ${sqlLiteral(REPLACEMENT_CHAR)})`,
-      mojibake: `regexp_matches(${c}, ${sqlLiteral(MOJIBAKE_PATTERN)})`,
-      // Pure-ASCII text is always NFC; testing that first keeps the normalizer off most rows.
-      nonNfc: `NOT (${c} ~ '^[\\x00-\\x7F]*$') AND nfc_normalize(${c}) <> ${c}`,
+      // Both need a non-ASCII character; more bytes than characters says so without a regex,
+      // which keeps the regex and the normalizer off most rows.
+      mojibake: `strlen(${c}) > length(${c}) AND regexp_matches(${c}, ${sqlLiteral(MOJIBAKE_PATTERN)})`,
+      nonNfc: `strlen(${c}) > length(${c}) AND nfc_normalize(${c}) <> ${c}`,
       surrogateEscapes: `contains(${c}, '\\') AND regexp_matches(${c}, ${sqlLiteral(SURROGATE_ESCAPE_PATTERN)})`,
     };
   }
