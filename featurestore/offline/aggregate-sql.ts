@@ -11,12 +11,16 @@
  * 1. Query points: the distinct (K, T) of the entity rows (duplicates computed once); events:
  *    the source read once, keys and time cast, each distinct x evaluated once.
  * 2. count, sum, avg, stddev — prefix sums over one timeline per view: events grouped per
- *    (K, event_ts), then running sums per K (`ROWS UNBOUNDED PRECEDING`) of the event count and,
- *    per x, of count(x), sum(x), and for stddev sum(x - c) and sum((x - c)²) with c a per-key
- *    center (the key's mean rounded to an integer). Every distinct window edge `q = T - o`
- *    (o = lag, lag + w over all of the view's aggregations) is one `ASOF LEFT JOIN … q > ts`,
- *    which finds the prefix of events strictly before q; a window is the difference of its two
- *    edges' prefixes. Windows sharing an edge share the join.
+ *    (K, event_ts), plus a zero row per K at -infinity, sorted by (K, event_ts), then one global
+ *    running sum (`sum(…) OVER (ROWS UNBOUNDED PRECEDING)`, a streaming window: several times
+ *    cheaper here than a window partitioned by K) of the event count and, per x, of count(x),
+ *    sum(x), and for stddev sum(x - c) and sum((x - c)²) with c a per-key center (the key's
+ *    mean rounded to an integer). It relies on DuckDB keeping the sorted subquery's order into
+ *    the streaming window (the engine sets preserve_insertion_order). Every distinct window edge
+ *    `q = T - o` (o = lag, lag + w over all of the view's aggregations) is one
+ *    `ASOF LEFT JOIN … ON K AND q > ts`, which finds the running total of everything before
+ *    the first event of K at or after q; the zero row makes sure it lands in K's block. A
+ *    window is the difference of its two edges' totals. Windows sharing an edge share the join.
  * 3. min, max, countDistinct — window functions with `RANGE` frames over the union of events
  *    and query points, ordered by `epoch_us * 2 + is_event`: a query point at q = T - lag is
  *    `2q`, so the frame `[2q - 2w, 2q - 1]` holds the events with `q - w <= ts < q` exactly and
@@ -27,11 +31,12 @@
  *
  * Exactness: counts, min, max, countDistinct and last are exact. Integer sums are exact
  * (DuckDB sums BIGINT into HUGEINT, and a prefix difference of integers is exact), so integer
- * `sum` is exact and `avg` is the correctly rounded quotient. Float sums are prefix
- * differences, exact only to rounding: the error is about 1 ulp of the key's whole-history sum,
- * not of the window's. stddev is computed in DOUBLE from centered sums (exact whenever x - c
- * and its squares are integers below 2^53, as for integer data such as minutes of delay), and
- * a variance that rounding pushes below zero is read as zero.
+ * `sum` is exact and `avg` is the correctly rounded quotient. Float sums are differences of
+ * running totals, exact only to rounding: the error is of the order of 1 ulp of the running
+ * total (every key's events sorted before the window), not of the window's own sum. stddev is
+ * computed in DOUBLE from centered sums (exact whenever x - c and its squares are integers
+ * below 2^53, as for integer data such as minutes of delay), and a variance that rounding
+ * pushes below zero is read as zero.
  */
 import type { AggregationFn } from '../define/aggregations.ts';
 import type { AggregationPlan, KeyColumn } from './plan.ts';
