@@ -42,8 +42,8 @@ export function edgesFromQuantiles(quantiles: readonly (number | null)[]): numbe
   return [...new Set(finite)].sort((a, b) => a - b);
 }
 
-/** `quantile_cont(value, [0.1, …, 0.9])` (or its t-digest `approx_quantile`) over finite values. */
-export function decilesSql(value: string, method: 'exact' | 'approx' = 'exact'): string {
-  return `${method === 'exact' ? 'quantile_cont' : 'approx_quantile'}(${value}, [${DECILES.join(', ')}]) FILTER (WHERE isfinite(${value}))`;
+/** `quantile_cont(finite, [0.1, …, 0.9])` (or its t-digest `approx_quantile`); `finite` is NULL unless finite. */
+export function decilesSql(finite: string, method: 'exact' | 'approx' = 'exact'): string {
+  return `${method === 'exact' ? 'quantile_cont' : 'approx_quantile'}(${finite}, [${DECILES.join(', ')}])`;
 }
 
