@@ -1,11 +1,11 @@
 /**
  * @module validation/profile
  * Profiles computed in DuckDB SQL over any relation (a table, a Parquet/CSV file, a source's
- * relation, a query), never by pulling rows into JS: one aggregate pass for counts, moments,
- * deciles, lengths and encoding signals (plus bin counts when bins are given), one small
- * GROUP BY per text column for its top-K, and — only when no bins were given — one more pass
- * that counts the bins just found. Profiles are JSON and merge exactly for counts and bins
- * when the bins were frozen from the same reference (`mergeProfiles`).
+ * relation, a query), never by pulling rows into JS, in two scans: one aggregate pass for
+ * counts, moments, deciles, lengths and encoding signals, then one `GROUPING SETS` scan that
+ * counts every column by value — the text columns' top-K and categories, the numeric columns'
+ * bins (given, or the deciles just found). Profiles are JSON and merge exactly for counts and
+ * bins when the bins were frozen from the same reference (`mergeProfiles`).
  */
 import { fileRelation, formatOfPath, queryRelation } from '../featurestore/offline/sources.ts';
 import type { Session } from '../featurestore/offline/duckdb.ts';
@@ -94,7 +94,6 @@ function statsSql(p: Planned, i: number, quantiles: 'exact' | 'approx' | null, v
       `approx_count_distinct(${v}) AS ${a('distinct')}`,
     );
     if (quantiles) out.push(`${decilesSql(f, quantiles)} AS ${a('deciles')}`);
-    if (p.bins?.kind === 'numeric') out.push(...atOrAboveSql(i, p.bins));
   }
   if (p.kind === 'string') {
     out.push(
@@ -115,12 +114,14 @@ function statsSql(p: Planned, i: number, quantiles: 'exact' | 'approx' | null, v
 }
 
 /**
- * Numeric bins as cumulative counts: how many values are at or above each edge. Plain counts
- * vectorize better than a per-row bin index fed to `histogram` (half the time, measured); NaN (which DuckDB orders above
- * everything) is subtracted afterwards, ±Inf fall in the end bins by the same comparisons.
+ * The bin of column `i`'s value as a small integer (NULL when null or NaN, which DuckDB orders
+ * above everything): the count of edges at or below it, so ±Inf land in the end bins. Counted
+ * by a GROUP BY on it, which costs a fraction of a `count_if` per edge or a `histogram` (measured).
  */
-function atOrAboveSql(i: number, spec: NumericBinSpec): string[] {
-  return spec.edges.map((e, j) => `count_if(${projected(i)} >= ${doubleLiteral(e)}) AS ${quoteIdent(`c${i}_ge${j}`)}`);
+function binIndexSql(i: number, spec: NumericBinSpec): string {
+  const v = projected(i);
+  const terms = spec.edges.length === 0 ? '0' : spec.edges.map((e) => `(${v} >= ${doubleLiteral(e)})::INTEGER`).join(' + ');
+  return `CASE WHEN ${v} IS NULL OR isnan(${v}) THEN NULL ELSE ${terms} END`;
 }
 
 /** The value of column `i` as computed once per row in {@link withValues}. */
@@ -142,46 +143,45 @@ function withValues(relation: string, planned: readonly Planned[], only?: Readon
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-function numericCounts(spec: NumericBinSpec, row: Record<string, unknown>, i: number, nonnull: number, nan: number): BinCounts {
-  const nonMissing = nonnull - nan;
-  const ge = spec.edges.map((_, j) => num(row[`c${i}_ge${j}`]) - nan);
-  const counts = [nonMissing - (ge[0] ?? 0), ...ge.map((g, j) => g - (ge[j + 1] ?? 0))];
-  return { spec, counts, missing: (num(row['rows']) - nonnull) + nan };
-}
-
 interface CategoryStats { topK: TopValue[]; distinct: number; categoryCounts: Map<string, number> }
 
+type GroupSet = { readonly kind: 'category'; readonly p: Planned } | { readonly kind: 'bins'; readonly i: number; readonly spec: NumericBinSpec };
+
 /**
- * The text/boolean columns' value counts in one scan (`GROUPING SETS`, one set per column),
- * reduced in DuckDB to each column's top-K, exact distinct count and the counts of its frozen
- * categories (or of its top-K, which become its bins).
+ * One scan for everything counted by value (`GROUPING SETS`, one set per column): the text and
+ * boolean columns' top-K, exact distinct count and frozen-category counts, and the numeric
+ * columns' bin counts. Returns, per set, its `{ v, n }` pairs as DuckDB reduced them.
  */
-async function categoryStats(session: Session, relation: string, columns: readonly Planned[], k: number): Promise<CategoryStats[]> {
-  if (columns.length === 0) return [];
+async function groupScan(
+  session: Session, relation: string, planned: readonly Planned[], sets: readonly GroupSet[], k: number,
+): Promise<{ top: TopValue[]; distinct: number; found: Map<string, number> }[]> {
+  if (sets.length === 0) return [];
   const e = (j: number): string => quoteIdent(`e${j}`);
-  const inner = columns.map((p, j) => `${p.value} AS ${e(j)}`).join(', ');
-  const sets = columns.map((_, j) => `(${e(j)})`).join(', ');
-  const flags = columns.map((_, j) => `grouping(${e(j)}) AS ${quoteIdent(`g${j}`)}`).join(', ');
-  const parts = columns.flatMap((p, j) => {
+  const inner = sets.map((set, j) => `${set.kind === 'category' ? set.p.value : binIndexSql(set.i, set.spec)} AS ${e(j)}`).join(', ');
+  const binned = new Set(sets.flatMap((set) => (set.kind === 'bins' ? [set.i] : [])));
+  const source = binned.size > 0 ? withValues(relation, planned, binned) : relation;
+  const flags = sets.map((_, j) => `grouping(${e(j)}) AS ${quoteIdent(`g${j}`)}`).join(', ');
+  const parts = sets.flatMap((set, j) => {
     const where = `${quoteIdent(`g${j}`)} = 0 AND ${e(j)} IS NOT NULL`;
-    const cats = p.bins?.kind === 'categorical' ? p.bins.categories : [];
+    if (set.kind === 'bins') return [`(SELECT list({'v': ${e(j)}, 'n': n}) FROM g WHERE ${where}) AS ${quoteIdent(`found${j}`)}`];
+    const cats = set.p.bins?.kind === 'categorical' ? set.p.bins.categories : [];
     return [
       `(SELECT list({'v': ${e(j)}, 'n': n} ORDER BY n DESC, ${e(j)})[1:${Math.max(k, 0)}] FROM g WHERE ${where}) AS ${quoteIdent(`top${j}`)}`,
       `(SELECT count(*) FROM g WHERE ${where}) AS ${quoteIdent(`distinct${j}`)}`,
       cats.length > 0
-        ? `(SELECT list({'v': ${e(j)}, 'n': n}) FROM g WHERE ${where} AND ${e(j)} IN (${cats.map(sqlLiteral).join(', ')})) AS ${quoteIdent(`cats${j}`)}`
-        : `NULL AS ${quoteIdent(`cats${j}`)}`,
+        ? `(SELECT list({'v': ${e(j)}, 'n': n}) FROM g WHERE ${where} AND ${e(j)} IN (${cats.map(sqlLiteral).join(', ')})) AS ${quoteIdent(`found${j}`)}`
+        : `NULL AS ${quoteIdent(`found${j}`)}`,
     ];
   });
-  const sql = `WITH g AS (SELECT ${flags}, ${columns.map((_, j) => e(j)).join(', ')}, count(*) AS n
-  FROM (SELECT ${inner} FROM ${relation}) GROUP BY GROUPING SETS (${sets}))
+  const sql = `WITH g AS (SELECT ${flags}, ${sets.map((_, j) => e(j)).join(', ')}, count(*) AS n
+  FROM (SELECT ${inner} FROM ${source}) GROUP BY GROUPING SETS (${sets.map((_, j) => `(${e(j)})`).join(', ')}))
 SELECT ${parts.join(',\n  ')}`;
   const row = (await session.rows(sql))[0] ?? {};
   const pairs = (x: unknown): { v: unknown; n: unknown }[] => (x ?? []) as { v: unknown; n: unknown }[];
-  return columns.map((_, j) => ({
-    topK: k <= 0 ? [] : pairs(row[`top${j}`]).map((t) => ({ value: String(t.v), count: Number(t.n) })),
+  return sets.map((_, j) => ({
+    top: k <= 0 ? [] : pairs(row[`top${j}`]).map((t) => ({ value: String(t.v), count: Number(t.n) })),
     distinct: num(row[`distinct${j}`]),
-    categoryCounts: new Map(pairs(row[`cats${j}`]).map((t) => [String(t.v), Number(t.n)])),
+    found: new Map(pairs(row[`found${j}`]).map((t) => [String(t.v), Number(t.n)])),
   }));
 }
 
@@ -236,10 +236,22 @@ export async function profileRelation(session: Session, relation: string, option
     stats = (await session.rows(statsQuery(varianceScale)))[0] ?? {};
   }
   const rows = num(stats['rows']);
-  const categorical = planned.filter((p) => isCategorical(p) && p.value);
-  const catStats = new Map((await categoryStats(session, relation, categorical, k)).map((c, j) => [categorical[j] as Planned, c]));
+  // Bins: given, or the column's own deciles (known only now); counted with the top-K scan.
+  const sets: GroupSet[] = [];
+  const numericSpecs = new Map<number, NumericBinSpec>();
+  for (const [i, p] of planned.entries()) {
+    if (!p.value) continue;
+    if (isCategorical(p)) sets.push({ kind: 'category', p });
+    else if (isNumeric(p)) {
+      const deciles = (stats[`c${i}_deciles`] as (number | null)[] | null | undefined) ?? [];
+      const spec: NumericBinSpec = p.bins?.kind === 'numeric' ? p.bins : { kind: 'numeric', edges: edgesFromQuantiles(deciles.map(numOrNull)) };
+      numericSpecs.set(i, spec);
+      sets.push({ kind: 'bins', i, spec });
+    }
+  }
+  const scanned = await groupScan(session, relation, planned, sets, k);
+  const byPlanned = new Map(sets.map((set, j) => [set.kind === 'category' ? set.p : set.i, scanned[j] as (typeof scanned)[number]]));
   const columns: ColumnProfile[] = [];
-  const ownEdges: { i: number; spec: NumericBinSpec }[] = [];
   for (const [i, p] of planned.entries()) {
     const s = (stat: string): unknown => stats[`c${i}_${stat}`];
     const nonnull = num(s('nonnull'));
@@ -250,14 +262,17 @@ export async function profileRelation(session: Session, relation: string, option
     const n = num(s('n'));
     const deciles = numeric && p.bins === undefined ? ((s('deciles') as (number | null)[] | null) ?? []).map(numOrNull).filter((x): x is number => x !== null) : null;
     const text = p.kind === 'string' || p.kind === 'bytes';
-    const cat = catStats.get(p) ?? null;
+    const cat = isCategorical(p) ? byPlanned.get(p) ?? null : null;
+    const spec = numericSpecs.get(i);
     let bins: BinCounts | null = null;
-    if (p.bins?.kind === 'numeric') bins = numericCounts(p.bins, stats, i, nonnull, nan);
-    else if (p.bins?.kind === 'categorical' && cat) bins = categoryCounts(p.bins, cat.categoryCounts, nonnull, nulls);
+    if (spec) {
+      const found = byPlanned.get(i)?.found ?? new Map<string, number>();
+      bins = { spec, counts: Array.from({ length: spec.edges.length + 1 }, (_, b) => found.get(String(b)) ?? 0), missing: nulls + nan };
+    } else if (p.bins?.kind === 'categorical' && cat) bins = categoryCounts(p.bins, cat.found, nonnull, nulls);
     else if (cat) {
-      const spec: CategoryBinSpec = { kind: 'categorical', categories: cat.topK.map((t) => t.value) };
-      bins = categoryCounts(spec, new Map(cat.topK.map((t) => [t.value, t.count])), nonnull, nulls);
-    } else if (deciles) ownEdges.push({ i, spec: { kind: 'numeric', edges: edgesFromQuantiles(deciles) } });
+      const own: CategoryBinSpec = { kind: 'categorical', categories: cat.top.map((t) => t.value) };
+      bins = categoryCounts(own, new Map(cat.top.map((t) => [t.value, t.count])), nonnull, nulls);
+    }
     columns.push({
       name: p.name,
       type: p.type,
@@ -271,7 +286,7 @@ export async function profileRelation(session: Session, relation: string, option
       finite: numeric ? { n, min: numOrNull(s('min')), max: numOrNull(s('max')), mean: numOrNull(s('mean')), m2: varpop === null ? 0 : varpop * varianceScale * varianceScale * n } : null,
       deciles,
       bins,
-      topK: cat?.topK ?? [],
+      topK: cat?.top ?? [],
       distinct: cat ? cat.distinct : num(s('distinct')),
       strings: text ? {
         bytes: { min: numOrNull(s('bmin')), max: numOrNull(s('bmax')), sum: num(s('bsum')) },
@@ -287,17 +302,6 @@ export async function profileRelation(session: Session, relation: string, option
         },
       } : null,
     });
-  }
-  // Second pass, only for numeric columns binned by their own deciles (known only now).
-  if (ownEdges.length > 0) {
-    const select = ownEdges.flatMap(({ i, spec }) => atOrAboveSql(i, spec));
-    const only = new Set(ownEdges.map((o) => o.i));
-    const binRow = select.length === 0 ? {} : (await session.rows(`SELECT count(*) AS "rows", ${select.join(', ')} FROM ${withValues(relation, planned, only)}`))[0] ?? {};
-    if (select.length === 0) binRow['rows'] = rows;
-    for (const { i, spec } of ownEdges) {
-      const c = columns[i] as ColumnProfile;
-      c.bins = numericCounts(spec, binRow, i, c.count - c.nulls, c.nan);
-    }
   }
   return { version: 1, rows, columns };
 }
