@@ -3,6 +3,8 @@
  * emojibase-data) must each be flagged on the right column with the right code, and clean
  * splits of the same data must raise no errors.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssueCode } from './issues.ts';
 import type { ValidationReport } from './report.ts';
@@ -119,6 +121,26 @@ describe('flights: seeded corruptions are caught, clean splits pass', () => {
 });
 
 describe('emoji labels: wrongly re-encoded text is caught', () => {
+  it('a CSV file with lines in Latin-1 instead of UTF-8 → ENCODING_INVALID_UTF8 on label; a clean file passes', async () => {
+    const rows = emoji.filter((e) => e.locale === 'fr');
+    const random = rng(3);
+    const csv = (bad: boolean): Buffer => Buffer.concat([Buffer.from('label,n\n'), ...rows.map((e) => {
+      const quoted = `"${e.label.replaceAll('"', '""')}"`;
+      const latin1 = bad && random() < 0.05 && /[\u0080-\u00ff]/.test(e.label);
+      return Buffer.concat([latin1 ? Buffer.from(quoted, 'latin1') : Buffer.from(quoted, 'utf8'), Buffer.from(`,${e.n}\n`)]);
+    })]);
+    writeFileSync(join(db.dir, 'clean.csv'), csv(false));
+    writeFileSync(join(db.dir, 'latin1.csv'), csv(true));
+    const clean = await validate({ engine: db.engine, current: { path: join(db.dir, 'clean.csv') } });
+    expect(errorsOf(clean)).toEqual([]);
+    expect(clean.rows.current).toBe(rows.length);
+    const r = await validate({ engine: db.engine, current: { path: join(db.dir, 'latin1.csv') }, reference: { path: join(db.dir, 'clean.csv') } });
+    expectFlag(r, 'ENCODING_INVALID_UTF8', 'label', 'error');
+    const hit = r.issues.find((i) => i.code === 'ENCODING_INVALID_UTF8');
+    expect((hit?.observed as { rows: number }).rows).toBe(rows.length - r.rows.current);
+    expect(hit?.sampleValues[0]).toMatch(/^line \d+$/);
+  });
+
   const split = () => ({ a: emoji.filter((e) => e.n % 2 === 0), b: emoji.filter((e) => e.n % 2 === 1) });
 
   it('a clean split of the labels raises no errors', async () => {

@@ -8,7 +8,10 @@
  * since the same data fails the same way — so nothing downstream runs; warnings return the
  * report for the caller to record.
  */
+import { randomUUID } from 'node:crypto';
 import { DuckDBEngine, type Session } from '../featurestore/offline/duckdb.ts';
+import { formatOfPath } from '../featurestore/offline/sources.ts';
+import { quoteIdent, sqlLiteral } from '../featurestore/offline/sql.ts';
 import type { DType, DTypeSpec, Expectations } from '../featurestore/define/dtypes.ts';
 import { isLarderError, larderError } from '../errors.ts';
 import { profileDrift, type DriftOptions } from './drift.ts';
@@ -16,7 +19,8 @@ import { ksStatistics } from './drift-sql.ts';
 import {
   checkDataset, checkEncoding, checkExpectations, checkNonFinite, checkNullRates, checkSchema, type DatasetChecks,
 } from './expectations.ts';
-import type { IssueSeverity, ValidationIssue } from './issues.ts';
+import { issue, type IssueSeverity, type ValidationIssue } from './issues.ts';
+import { isProfile } from './inputs.ts';
 import { nullAlerts, nullHistory, type NullHistory } from './nulls.ts';
 import { profileRelation, relationOf, type DataInput } from './profile.ts';
 import { frozenBinsOf, nullRate, type DatasetProfile } from './profile-types.ts';
@@ -48,10 +52,6 @@ export function expectationsOf(schema: Readonly<Record<string, DType | DTypeSpec
   return out;
 }
 
-function isProfile(value: DataInput | DatasetProfile): value is DatasetProfile {
-  return (value as DatasetProfile).version === 1 && Array.isArray((value as DatasetProfile).columns);
-}
-
 async function withEngine<T>(options: ValidateOptions, work: (session: Session) => Promise<T>): Promise<T> {
   if (options.engine) return options.engine.withSession(work, options.signal);
   const engine = await DuckDBEngine.open({ path: ':memory:', projectDir: options.projectDir ?? process.cwd() });
@@ -62,15 +62,40 @@ async function withEngine<T>(options: ValidateOptions, work: (session: Session) 
   }
 }
 
+/**
+ * A CSV file is read with DuckDB's rejects table, so rows that are not valid UTF-8 (or do not
+ * parse) become issues naming their column instead of failing the whole read.
+ */
+function currentRelationOf(input: DataInput): { relation: string; rejects: string | null } {
+  if (!('path' in input) || formatOfPath(input.path) !== 'csv') return { relation: relationOf(input), rejects: null };
+  const rejects = `larder_rejects_${randomUUID().replaceAll('-', '')}`;
+  const relation = `read_csv(${sqlLiteral(input.path)}, store_rejects = true, rejects_table = ${sqlLiteral(rejects)}, rejects_scan = ${sqlLiteral(`${rejects}_scan`)})`;
+  return { relation, rejects };
+}
+
+async function rejectedRows(session: Session, rejects: string): Promise<ValidationIssue[]> {
+  const rows = await session.rows(`SELECT column_name AS col, error_type AS kind, count(DISTINCT line) AS n, list(DISTINCT line ORDER BY line)[1:5] AS lines
+FROM ${quoteIdent(rejects)} GROUP BY ALL ORDER BY col, kind`).catch(() => []);
+  return rows.map((r) => {
+    const feature = r['col'] === null || r['col'] === undefined ? null : String(r['col']);
+    const n = Number(r['n']);
+    const lines = ((r['lines'] ?? []) as unknown[]).map(Number);
+    const encoding = String(r['kind']) === 'INVALID ENCODING';
+    return issue(encoding ? 'ENCODING_INVALID_UTF8' : 'ROWS_REJECTED', feature, 'error',
+      `${feature ?? 'a row'}: ${n} CSV line(s) ${encoding ? 'are not valid UTF-8' : `rejected (${String(r['kind']).toLowerCase()})`} and were left out of the profile, first at line ${lines[0]}`,
+      { rows: n, kind: String(r['kind']) }, { rows: 0 }, lines.map((l) => `line ${l}`));
+  });
+}
+
 /** Runs every check and returns the report; never throws for bad data. */
 export async function validate(options: ValidateOptions): Promise<ValidationReport> {
   return withEngine(options, async (session) => {
-    const currentRelation = relationOf(options.current);
+    const { relation: currentRelation, rejects } = currentRelationOf(options.current);
     const referenceRelation = options.reference && !isProfile(options.reference) ? relationOf(options.reference) : null;
     let reference: DatasetProfile | null = null;
     if (options.reference) reference = isProfile(options.reference) ? options.reference : await profileRelation(session, referenceRelation as string);
     const current = await profileRelation(session, currentRelation, reference ? { bins: frozenBinsOf(reference) } : {});
-    const issues: ValidationIssue[] = [];
+    const issues: ValidationIssue[] = rejects ? await rejectedRows(session, rejects) : [];
     issues.push(...await checkExpectations(session, currentRelation, current, options.expectations ?? {}));
     if (reference) issues.push(...checkSchema(reference, current), ...checkNullRates(reference, current));
     issues.push(...checkNonFinite(reference, current));
