@@ -26,6 +26,7 @@ import type { FeatureViewDef } from '../define/definitions.ts';
 import { duckdbTypeOf, type DType } from '../define/dtypes.ts';
 import { parseDuration } from '../define/duration.ts';
 import { viewEntities } from '../define/project.ts';
+import { groupAggregateSql } from './aggregate-sql.ts';
 import { sourceRelation } from './sources.ts';
 import { indent, quoteIdent, sqlLiteral, sqlType } from './sql.ts';
 import type { PullRequest } from './store.ts';
@@ -58,17 +59,7 @@ function reachBack(aggregations: readonly AggregationDef[]): number {
 function aggregateSql(a: AggregationDef, i: number, w: Window): string {
   const ev = quoteIdent(EVENT);
   const inWindow = [...(w.from === null ? [] : [`${ev} >= ${at(w.from)}`]), `${ev} < ${at(w.to)}`].join(' AND ');
-  const filter = (extra?: string): string => ` FILTER (WHERE ${extra === undefined ? '' : `${extra} AND `}${inWindow})`;
-  switch (a.fn) {
-    case 'count': return `count(*)${filter()}`;
-    case 'countDistinct': return `count(DISTINCT ${x(i)})${filter()}`;
-    case 'sum': return `sum(${x(i)})${filter()}`;
-    case 'avg': return `avg(${x(i)})${filter()}`;
-    case 'min': return `min(${x(i)})${filter()}`;
-    case 'max': return `max(${x(i)})${filter()}`;
-    case 'stddev': return `stddev_samp(${x(i)})${filter()}`;
-    case 'last': return `arg_max(${x(i)}, (${ev}, ${x(i)}))${filter(`${x(i)} IS NOT NULL`)}`;
-  }
+  return groupAggregateSql(a.fn, a.expr === undefined ? undefined : x(i), ev, inWindow);
 }
 
 /** The pull query of an aggregation view (see the module header). */
