@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { DuckDBEngine, type Session } from '../featurestore/offline/duckdb.ts';
 import { formatOfPath } from '../featurestore/offline/sources.ts';
 import { quoteIdent, sqlLiteral } from '../featurestore/offline/sql.ts';
-import type { DType, DTypeSpec, Expectations } from '../featurestore/define/dtypes.ts';
+import type { Expectations } from '../featurestore/define/dtypes.ts';
 import { isLarderError, larderError } from '../errors.ts';
 import { profileDrift, type DriftOptions } from './drift.ts';
 import { ksStatistics } from './drift-sql.ts';
@@ -21,6 +21,7 @@ import {
 } from './expectations.ts';
 import { issue, type IssueSeverity, type ValidationIssue } from './issues.ts';
 import { isProfile } from './inputs.ts';
+export { expectationsOf } from './expectations-of.ts';
 import { nullAlerts, nullHistory, type NullHistory } from './nulls.ts';
 import { profileRelation, relationOf, type DataInput } from './profile.ts';
 import { frozenBinsOf, nullRate, type DatasetProfile } from './profile-types.ts';
@@ -40,16 +41,6 @@ export interface ValidateOptions {
   /** Relative paths resolve against it (default: the working folder). */
   readonly projectDir?: string;
   readonly signal?: AbortSignal;
-}
-
-/** The expectations declared on a schema's dtypes (`t.float64().expect({ … })`). */
-export function expectationsOf(schema: Readonly<Record<string, DType | DTypeSpec>>): Record<string, Expectations> {
-  const out: Record<string, Expectations> = {};
-  for (const [name, d] of Object.entries(schema)) {
-    const e = 'expect' in d && typeof d.expect === 'object' ? d.expect : (d as DType).expectations;
-    if (e) out[name] = e;
-  }
-  return out;
 }
 
 async function withEngine<T>(options: ValidateOptions, work: (session: Session) => Promise<T>): Promise<T> {

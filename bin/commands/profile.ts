@@ -7,14 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { larderError, reasonOf } from '../../errors.ts';
 import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
-import { isProfile, resolveDataArg } from '../../validation/inputs.ts';
+import { isProfile, resolveInput } from '../../validation/inputs.ts';
 import { profileRelation, relationOf } from '../../validation/profile.ts';
 import { nullRate, type DatasetProfile } from '../../validation/profile-types.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError, type Io } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
-const USAGE = `Usage: larder profile FILE [--out PROFILE.json] [--top-k N] [--project DIR] [--json]
+const USAGE = `Usage: larder profile FILE|SOURCE|VIEW [--out PROFILE.json] [--top-k N] [--project DIR] [--json]
 
 Profiles a Parquet or CSV file in DuckDB: per column the row count, null / NaN / ±Inf / empty
 rates, min, max, mean, stddev, decile bins and their counts, top values, approximate distinct
@@ -42,7 +42,7 @@ export const profileCommand: Command = {
   async run({ io, projectDir, values, positionals }: CommandContext): Promise<number> {
     const file = positionals[0];
     if (file === undefined) throw usageError(`give a file to profile\n${USAGE}`);
-    const input = resolveDataArg(file, projectDir, 'FILE');
+    const input = (await resolveInput(file, projectDir, 'FILE')).input;
     if (isProfile(input)) throw usageError(`${file} is already a profile`);
     const topK = values['top-k'] === undefined ? undefined : Number(values['top-k']);
     if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw usageError('--top-k must be a whole number');

@@ -12,18 +12,19 @@ import { parseDuration } from '../../featurestore/define/duration.ts';
 import type { Expectations } from '../../featurestore/define/dtypes.ts';
 import type { DatasetChecks } from '../../validation/expectations.ts';
 import { reportHtml } from '../../validation/html.ts';
-import { isProfile, resolveDataArg } from '../../validation/inputs.ts';
+import { isProfile, resolveInput } from '../../validation/inputs.ts';
 import { formatReport, type ValidationReport } from '../../validation/report.ts';
 import { validate, type ValidateOptions } from '../../validation/stage.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError, type Io } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
-const USAGE = `Usage: larder validate --current FILE [--reference FILE|PROFILE.json] [--expect EXPECT.json]
+const USAGE = `Usage: larder validate --current FILE|SOURCE|VIEW [--reference FILE|PROFILE.json|SOURCE|VIEW] [--expect EXPECT.json]
        [--keys a,b] [--timestamp COLUMN] [--max-age 1d] [--min-rows N] [--max-rows N]
        [--html REPORT.html] [--project DIR] [--json]
 
-Checks a Parquet/CSV file: schema against the reference (missing, new, retyped columns), null
+Checks a Parquet/CSV file, or a batch source or feature view of the project (a view brings its
+features' declared expectations and its source's event-time column): schema against the reference (missing, new, retyped columns), null
 rates (and per day of --timestamp), NaN/±Inf, encoding integrity (U+FFFD, mojibake, surrogates,
 non-NFC), declared expectations (--expect: {"column": {"min":0,"max":10,"oneOf":[…],"regex":"…",
 "maxNullRate":0.01}}), duplicate --keys, row-count bounds, freshness of --timestamp, and with a
@@ -68,11 +69,13 @@ export const validateCommand: Command = {
   },
   async run({ io, projectDir, values }: CommandContext): Promise<number> {
     if (typeof values.current !== 'string') throw usageError(`--current is required\n${USAGE}`);
-    const current = resolveDataArg(values.current, projectDir, '--current');
-    if (isProfile(current)) throw usageError('--current must be data (Parquet/CSV), not a profile');
+    const resolved = await resolveInput(values.current, projectDir, '--current');
+    const current = resolved.input;
+    if (isProfile(current)) throw usageError('--current must be data (Parquet/CSV, a source or a view), not a profile');
     const dataset: { -readonly [K in keyof DatasetChecks]: DatasetChecks[K] } = {};
     if (typeof values.keys === 'string') dataset.keys = values.keys.split(',').map((k) => k.trim()).filter(Boolean);
-    if (typeof values.timestamp === 'string') dataset.eventTimestamp = values.timestamp;
+    const timestamp = typeof values.timestamp === 'string' ? values.timestamp : resolved.eventTimestamp;
+    if (timestamp !== undefined) dataset.eventTimestamp = timestamp;
     if (typeof values['max-age'] === 'string') {
       if (dataset.eventTimestamp === undefined) throw usageError('--max-age needs --timestamp');
       dataset.maxAgeMs = parseDuration(values['max-age']);
@@ -84,8 +87,9 @@ export const validateCommand: Command = {
       current,
       projectDir,
       dataset,
-      ...(typeof values.reference === 'string' ? { reference: resolveDataArg(values.reference, projectDir, '--reference') } : {}),
-      ...(typeof values.expect === 'string' ? { expectations: readExpectations(projectDir, values.expect) } : {}),
+      ...(typeof values.reference === 'string' ? { reference: (await resolveInput(values.reference, projectDir, '--reference')).input } : {}),
+      // Declared expectations of a view or push source, overridden per column by --expect.
+      expectations: { ...resolved.expectations, ...(typeof values.expect === 'string' ? readExpectations(projectDir, values.expect) : {}) },
     };
     const report = await withProgress(io, `validating ${values.current}`, () => validate(options));
     return emitReport(io, projectDir, report, values.html, `Validation of ${values.current}`);

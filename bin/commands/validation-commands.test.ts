@@ -3,7 +3,7 @@
  * the outputs, and once as a separate process for the exit code a CI job would see.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -69,6 +69,20 @@ describe('validation commands', () => {
     expect(r.code).toBe(3);
     expect(r.out).toMatch(/\[DRIFT\] distance drifted/);
     expect(r.out).not.toMatch(/NULL_RATE_MOVED/);
+  });
+
+  it('takes a feature view by name: its source, its declared expectations, its event time', async () => {
+    const example = fileURLToPath(new URL('../../fixtures/example', import.meta.url));
+    const out: string[] = [];
+    const io: Io = { out: (t) => out.push(t), err: () => {}, json: true, tty: false };
+    // conv_rate is declared .expect({ min: 0, max: 1 }); a tighter --expect on top must fire.
+    writeFileSync(join(db.dir, 'tight.json'), JSON.stringify({ conv_rate: { max: 0.5 } }));
+    const code = await validateCommand.run({ io, projectDir: example, values: { current: 'driver_hourly', expect: join(db.dir, 'tight.json') }, positionals: [] });
+    const report = JSON.parse(out.join('\n')) as ValidationReport;
+    expect(code).toBe(3);
+    expect(report.features.map((f) => f.name)).toEqual(expect.arrayContaining(['conv_rate', 'acc_rate']));
+    expect(report.issues.map((i) => `${i.code}:${i.feature}`)).toContain('EXPECT_MAX:conv_rate');
+    expect(report.nullHistory?.eventTimestamp).toBeDefined();
   });
 
   it('exits with 3 from the real binary', async () => {
