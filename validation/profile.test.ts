@@ -37,6 +37,16 @@ describe('profileRelation', () => {
     expect(b.bins?.missing).toBe(2);
   });
 
+  it('handles an empty relation and an all-null column', async () => {
+    const empty = await profileRelation(db.session, relationOf({ sql: `SELECT 1.5 AS x, 'a' AS s WHERE false` }));
+    expect(empty.rows).toBe(0);
+    expect(col(empty, 'x')).toMatchObject({ count: 0, nulls: 0, finite: { n: 0, min: null, max: null }, bins: { counts: [0], missing: 0 } });
+    expect(col(empty, 's').bins).toEqual({ spec: { kind: 'categorical', categories: [] }, counts: [0], missing: 0 });
+    const nulls = await profileRelation(db.session, relationOf({ sql: `SELECT CAST(NULL AS DOUBLE) AS x, CAST(NULL AS VARCHAR) AS s FROM range(5)` }));
+    expect(col(nulls, 'x')).toMatchObject({ count: 5, nulls: 5, bins: { counts: [0], missing: 5 } });
+    expect(col(nulls, 's')).toMatchObject({ count: 5, nulls: 5, topK: [], bins: { counts: [0], missing: 5 } });
+  });
+
   it('profiles real data: deciles, bins that sum to the non-missing rows, top-K of text', async () => {
     const p = await profileRelation(db.session, relationOf({ table: 'flights' }));
     expect(p.rows).toBe(20_000);

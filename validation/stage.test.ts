@@ -57,6 +57,12 @@ describe('validateStage', () => {
     expect(report.issues.length).toBeGreaterThan(0);
   });
 
+  it('reports on an empty batch against a reference without throwing', async () => {
+    const r = await validate({ engine: db.engine, current: { sql: `SELECT 1.5 AS x, 'a' AS s WHERE false` }, reference: { sql: `SELECT range * 1.5 AS x, 'a' AS s FROM range(100)` } });
+    expect(r.rows).toEqual({ reference: 100, current: 0 });
+    expect(r.issues.filter((i) => i.code.startsWith('COLUMN_'))).toEqual([]);
+  });
+
   it('opens and closes its own engine when given none', async () => {
     const report = await validateStage({ current: { sql: 'SELECT 1 AS one' } });
     expect(report.rows.current).toBe(1);
