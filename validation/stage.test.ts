@@ -58,7 +58,7 @@ describe('validateStage', () => {
   });
 
   it('reports on an empty batch against a reference without throwing', async () => {
-    const r = await validate({ engine: db.engine, current: { sql: `SELECT 1.5 AS x, 'a' AS s WHERE false` }, reference: { sql: `SELECT range * 1.5 AS x, 'a' AS s FROM range(100)` } });
+    const r = await validate({ engine: db.engine, current: { sql: `SELECT 1.5::DOUBLE AS x, 'a' AS s WHERE false` }, reference: { sql: `SELECT range * 1.5::DOUBLE AS x, 'a' AS s FROM range(100)` } });
     expect(r.rows).toEqual({ reference: 100, current: 0 });
     expect(r.issues.filter((i) => i.code.startsWith('COLUMN_'))).toEqual([]);
   });
