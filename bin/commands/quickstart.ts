@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import type { Table } from 'apache-arrow';
 import { openStore } from '../../featurestore/store.ts';
 import type { OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
-import { prepareFlights } from '../../fixtures/flights/prepare.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError } from '../output.ts';
 import { withProgress } from '../progress.ts';
@@ -148,6 +147,8 @@ export const quickstartCommand: Command = {
     const say = (line = ''): void => { if (!io.json) io.out(line); };
     const where = path.relative(process.cwd(), dir) || '.';
 
+    // Loaded here, not at import: it pulls in DuckDB, which other commands load only when needed.
+    const { prepareFlights } = await import('../../fixtures/flights/prepare.ts');
     const [data, prepareSeconds] = await timed(() => withProgress(io, 'prepare', () => prepareFlights(dir, airports === undefined ? {} : { airports })));
     say(`Larder quickstart: the flights example in ${where} — real US on-time data (BTS, via vega-datasets)`);
     say(`  prepare: ${count(data.flights)} flights ${data.first.slice(0, 10)} … ${data.last.slice(0, 10)}, ${data.origins} origin airports, ${count(data.routes)} routes, ` +
