@@ -173,12 +173,12 @@ export const quickstartCommand: Command = {
       const trainOut = path.join(dir, '.larder', 'datasets', 'train.parquet');
       const [train, trainSeconds] = await timed(() => withProgress(io, 'training dataset', () => store.writeDataset({ entities: rows(data.first.slice(0, 10), SPLIT), service: SERVICE }, trainOut)));
       const features = (train.columns ?? []).map((c) => c.name);
-      say(`  training dataset (${every === 1 ? 'flights' : `every ${every}th flight`} Jan–Apr): ${count(train.rows)} rows × ${features.length} features → ${path.relative(process.cwd(), trainOut)} (${secs(trainSeconds)}, manifest ${train.id})`);
+      say(`  training dataset (${every === 1 ? 'flights' : `1 in ${every} flights`} Jan–Apr): ${count(train.rows)} rows × ${features.length} features → ${path.relative(process.cwd(), trainOut)} (${secs(trainSeconds)}, manifest ${train.id})`);
 
       const job = store.getHistoricalFeatures({ entities: rows(SPLIT, VALIDATION_END), service: SERVICE });
       const [validation, validationSeconds] = await timed(() => withProgress(io, 'validation dataset', () => job.toArrow()));
       const lateShare = lateRate(validation);
-      say(`  validation dataset (${every === 1 ? 'flights' : `every ${every}th flight`} in May), as Arrow in memory: ${count(validation.numRows)} rows × ${validation.numCols} columns, ${(100 * lateShare).toFixed(1)}% late (${secs(validationSeconds)})`);
+      say(`  validation dataset (${every === 1 ? 'flights' : `1 in ${every} flights`} in May), as Arrow in memory: ${count(validation.numRows)} rows × ${validation.numCols} columns, ${(100 * lateShare).toFixed(1)}% late (${secs(validationSeconds)})`);
       say(`  most nulls in the validation set (a new route or airport has no history yet): ${nullRates(validation, features, 3)}`);
       const signal = SIGNAL.map((f) => [f, auc(validation, f)] as const).filter((e): e is readonly [string, { auc: number; rows: number }] => e[1] !== null);
       if (signal.length > 0) say(`  signal for late arrival in May, AUC of one feature alone (0.5 = none): ${signal.map(([f, s]) => `${f} ${s.auc.toFixed(3)}`).join(', ')}`);
