@@ -28,7 +28,7 @@ export function usageError(reason: string): LarderError {
   return larderError('LARDER_E_USAGE', { reason });
 }
 
-const VALIDATION_CODES = new Set(['LARDER_E_INVALID_DEFINITION', 'LARDER_E_SCHEMA_MISMATCH', 'LARDER_E_CONFIG_INVALID']);
+const VALIDATION_CODES = new Set(['LARDER_E_INVALID_DEFINITION', 'LARDER_E_SCHEMA_MISMATCH', 'LARDER_E_CONFIG_INVALID', 'LARDER_E_VALIDATION_FAILED']);
 
 export function exitCodeOf(error: unknown): number {
   if (!isLarderError(error)) return EXIT.failure;
