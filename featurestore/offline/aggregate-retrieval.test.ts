@@ -52,4 +52,19 @@ describe('aggregation views in a dataset request', () => {
       { origin: '007', event_timestamp: new Date('2024-01-01T02:30:00Z'), hour: 0, delays__avg_delay: 15, busy__busy: false, delays__last_delay: 20 },
     ]);
   });
+
+  it('read the events exactly at both ends of the reach when rows cover a narrow range (events outside it are pruned)', async () => {
+    const windowed = featureView('windowed', {
+      entities: [origin], source: flights,
+      aggregations: { n: agg.count('1h', { lag: '30m' }), total: agg.sum('delay', '2h', { lag: '30m', type: t.int64() }), m: agg.max('delay', '2h') },
+    });
+    const { project, issues } = buildProject([origin, flights, windowed]);
+    expect(issues).toEqual([]);
+    // T = 02:30: reach 2h30m back is 00:00 exactly (the 10 at 00:00 counts in total), and T - lag = 02:00 excludes the null at 02:00.
+    const rows = await store.getHistoricalFeatures({
+      project, selection: selectFeatures(project, { features: ['windowed:n', 'windowed:total', 'windowed:m'] }),
+      entities: [{ origin: '007', event_timestamp: new Date('2024-01-01T02:30:00Z') }],
+    }).toRows();
+    expect(rows).toEqual([{ origin: '007', event_timestamp: new Date('2024-01-01T02:30:00Z'), n: 1, total: 30, m: 20 }]);
+  });
 });

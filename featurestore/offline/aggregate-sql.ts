@@ -29,6 +29,10 @@
  * 4. last — events with non-null x grouped per (K, event_ts) to the greatest x (ties at one
  *    instant), then `ASOF LEFT JOIN … q > ts`; with a window, a match older than `q - w` is null.
  *
+ * Events outside every entity row's reach (after the latest `T - lag`, before the earliest
+ * `T - lag - w`) are left out before any of this, so a dataset over a month of a half-year
+ * source sorts a month and its windows, not the half year.
+ *
  * Exactness: counts, min, max, countDistinct and last are exact. Integer sums are exact
  * (DuckDB sums BIGINT into HUGEINT, and a prefix difference of integers is exact), so integer
  * `sum` is exact and `avg` is the correctly rounded quotient. Float sums are differences of
@@ -107,6 +111,22 @@ export function aggregationResultName(tag: string): string {
   return quoteIdent(`__larder_a_${tag}`);
 }
 
+/**
+ * Conditions keeping only the events some window of some entity row can read: before the latest
+ * `T - lag`, and (when every aggregation has a window) from the earliest `T - lag - w` on. Prefix
+ * sums stay right, since both edges of every window lie inside the kept range.
+ */
+function eventRange(input: AggregationSqlInput, points: string): string[] {
+  const at = cast(quoteIdent(input.sourceTimestamp), 'TIMESTAMPTZ');
+  const minLag = Math.min(...input.aggregations.map((a) => a.lagMs));
+  const conditions = [`${at} < (SELECT ${minus(`max(${quoteIdent(AGG_TIME)})`, minLag)} FROM ${points})`];
+  if (input.aggregations.every((a) => a.windowMs !== null)) {
+    const reach = Math.max(...input.aggregations.map((a) => a.lagMs + (a.windowMs as number)));
+    conditions.push(`${at} >= (SELECT ${minus(`min(${quoteIdent(AGG_TIME)})`, reach)} FROM ${points})`);
+  }
+  return conditions;
+}
+
 /** The CTEs computing `aggregations` for every distinct (K, T) of `entities` (see the module header). */
 export function aggregationSql(input: AggregationSqlInput): AggregationSql {
   const { tag, keys, aggregations } = input;
@@ -135,7 +155,7 @@ export function aggregationSql(input: AggregationSqlInput): AggregationSql {
   const events = cte('e',
     `-- the source's events: keys, event time and each aggregated expression, evaluated once\n` +
     `SELECT ${[...keys.map((k) => `${cast(quoteIdent(k.name), k.type)} AS ${quoteIdent(k.name)}`), `${cast(quoteIdent(input.sourceTimestamp), 'TIMESTAMPTZ')} AS ${ev}`, ...xs].join(',\n       ')}\n` +
-    `FROM ${input.source}\nWHERE ${[...notNullKeys, `${quoteIdent(input.sourceTimestamp)} IS NOT NULL`].join(' AND ')}`, true);
+    `FROM ${input.source}\nWHERE ${[...notNullKeys, `${quoteIdent(input.sourceTimestamp)} IS NOT NULL`, ...eventRange(input, points)].join(' AND ')}`, true);
 
   const joins: string[] = [];
   const values = new Map<string, string>();
