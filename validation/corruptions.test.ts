@@ -9,21 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssueCode } from './issues.ts';
 import type { ValidationReport } from './report.ts';
 import { validate } from './stage.ts';
-import { emojiLabels, flightsSample, openTestDb, type TestDb } from './test-support.ts';
+import { emojiLabels, flightsSample, openTestDb, rng, type TestDb } from './test-support.ts';
 
 let db: TestDb;
 const LOCALES = ['ja', 'en', 'fr', 'de', 'ru', 'zh', 'ko', 'vi', 'es', 'pt'];
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const cp1252 = new TextDecoder('windows-1252');
 const utf8 = new TextDecoder('utf-8');

@@ -4,21 +4,11 @@ import { columnDrift, profileDrift } from './drift.ts';
 import { LiveProfile } from './live.ts';
 import { profileRelation, relationOf } from './profile.ts';
 import { frozenBinsOf, type ColumnProfile, type DatasetProfile } from './profile-types.ts';
-import { openTestDb, type TestDb } from './test-support.ts';
+import { openTestDb, rng, type TestDb } from './test-support.ts';
 
 let db: TestDb;
 let reference: DatasetProfile;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Row = { x: number | null; n: number | null; s: string | null; b: boolean | null; ts: Date | null };
 
