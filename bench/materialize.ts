@@ -8,7 +8,7 @@
  * `redis-benchmark -P 64 -r 1000000 -n 2000000 -t hset` in the same run (target: ≥ 50% of it).
  * The project's keys are removed at the end.
  *
- *   node --import tsx bench/materialize.ts [--entities 1000000] [--rows 1] [--online redis|memory] [--memory-limit 512MB] [--json]
+ *   node --import tsx bench/materialize.ts [--entities 1000000] [--rows 1] [--online redis|memory] [--memory-limit 512MB] [--threads N] [--json]
  *
  * 10M-row source shapes: `--entities 50000 --rows 200` (daily snapshots) and `--entities 1000000 --rows 10`.
  */
@@ -41,7 +41,7 @@ async function writeProject(dir: string): Promise<void> {
   symlinkSync(fileURLToPath(new URL('..', import.meta.url)), path.join(dir, 'node_modules', 'larder'), 'dir');
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
   const online = onlineType === 'redis' ? { type: 'redis', url } : { type: 'memory' };
-  const offline = opts['memory-limit'] === undefined ? {} : { memoryLimit: opts['memory-limit'] };
+  const offline = { ...(opts['memory-limit'] === undefined ? {} : { memoryLimit: opts['memory-limit'] }), ...(opts['threads'] === undefined ? {} : { threads: Number(opts['threads']) }) };
   writeFileSync(path.join(dir, 'larder.config.ts'), `import { defineConfig } from 'larder';\nexport default defineConfig(${JSON.stringify({ project, online, offline })});\n`);
   const features = Array.from({ length: FEATURES }, (_, f) => `f${f}: t.float64()`).join(', ');
   writeFileSync(path.join(dir, 'features', 'defs.ts'), `import { entity, featureView, fileSource, t } from 'larder';
