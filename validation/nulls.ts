@@ -3,7 +3,8 @@
  * Null tracking: per feature, the null count of each day bucket of event time, kept as a
  * history (JSON, mergeable by adding buckets), with the alerts of DESIGN §6: a day above the
  * feature's `maxNullRate` is an error; a day whose rate moved from the reference by ≥ 0.02
- * absolute or ≥ 2× relative is a warning.
+ * absolute or ≥ 2× relative is a warning. The reference rate is a reference profile's, or —
+ * when there is none — the median daily rate of the stored history (`store-nulls.ts`).
  */
 import type { Session } from '../featurestore/offline/duckdb.ts';
 import { quoteIdent } from '../featurestore/offline/sql.ts';
@@ -58,11 +59,47 @@ export function mergeNullHistory(a: NullHistory, b: NullHistory): NullHistory {
 }
 
 /**
+ * A stored history brought up to date with a batch: the batch's buckets replace the stored ones
+ * of the same days (a batch that covers a day counts all of that day's rows, so validating the
+ * same data twice must not count it twice), and only the latest `maxDays` days are kept.
+ */
+export function replaceDays(stored: NullHistory | undefined, batch: NullHistory, maxDays: number): NullHistory {
+  const byDay = new Map((stored?.buckets ?? []).map((b) => [b.day, b]));
+  for (const b of batch.buckets) byDay.set(b.day, b);
+  const buckets = [...byDay.values()].sort((x, y) => (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
+  return { eventTimestamp: batch.eventTimestamp, buckets: buckets.slice(Math.max(0, buckets.length - maxDays)) };
+}
+
+/**
+ * Per feature, the median of its daily null rates in a history: the rate a typical day had. A
+ * median, not the pooled rate, so a few bad days kept in the history (they are recorded too) do
+ * not shift the baseline and make every normal day look moved.
+ */
+export function typicalNullRates(history: NullHistory): Record<string, number> {
+  const rates = new Map<string, number[]>();
+  for (const b of history.buckets) {
+    if (b.rows === 0) continue;
+    for (const [f, n] of Object.entries(b.nulls)) {
+      const list = rates.get(f) ?? [];
+      list.push(n / b.rows);
+      rates.set(f, list);
+    }
+  }
+  return Object.fromEntries([...rates].map(([f, list]) => {
+    const sorted = list.sort((x, y) => x - y);
+    const mid = sorted.length >> 1;
+    return [f, sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2];
+  }));
+}
+
+/**
  * Alerts over a history: one issue per feature and rule, naming the days.
- * `referenceRates` are the features' reference null rates.
+ * `referenceRates` are the features' reference null rates; `referenceName` says where they came
+ * from in the messages.
  */
 export function nullAlerts(
   history: NullHistory, referenceRates: Readonly<Record<string, number>>, expectations: Readonly<Record<string, Expectations>> = {},
+  referenceName = 'the reference',
 ): ValidationIssue[] {
   const features = new Set(history.buckets.flatMap((b) => Object.keys(b.nulls)));
   const issues: ValidationIssue[] = [];
@@ -80,7 +117,7 @@ export function nullAlerts(
     if (ref !== undefined) {
       const moved = days.filter((d) => nullRateMoved(ref, d.rate));
       if (moved.length > 0) {
-        issues.push(issue('NULL_RATE_MOVED', f, 'warn', `${f}: daily null rate moved from the reference ${ref.toFixed(4)} on ${moved.length} day(s), first ${moved[0]?.day}`,
+        issues.push(issue('NULL_RATE_MOVED', f, 'warn', `${f}: daily null rate moved from ${referenceName} ${ref.toFixed(4)} on ${moved.length} day(s), first ${moved[0]?.day}`,
           { days: moved.slice(0, 10) }, { nullRate: ref }));
       }
     }
