@@ -4,14 +4,15 @@
  * (KS / chi-square below 1000 rows), Jensen–Shannon distance, the bins that moved most, and
  * dataset drift. Exit code 3 when a feature drifts at alert level.
  */
-import { isProfile, resolveInput } from '../../validation/inputs.ts';
+import { InputResolver, isProfile } from '../../validation/inputs.ts';
 import { validate } from '../../validation/stage.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { usageError } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { emitReport } from './validate.ts';
 
-const USAGE = `Usage: larder drift --reference FILE|PROFILE.json|SOURCE|VIEW --current FILE|SOURCE|VIEW [--html REPORT.html] [--project DIR] [--json]
+const USAGE = `Usage: larder drift --reference FILE|PROFILE.json|SOURCE|VIEW|DATASET_ID|[profile:]SAVED --current FILE|SOURCE|VIEW|DATASET_ID
+       [--html REPORT.html] [--project DIR] [--json]
 
 Compares the distribution of every column of --current with --reference: PSI over the
 reference's decile bins plus a missing bin (numbers) or its top values + other + missing (text,
@@ -20,14 +21,15 @@ Jensen–Shannon distance, and the bins that moved most. Dataset drift when at l
 features drift. Exit code 3 when any feature drifts at alert level (PSI ≥ 0.25 or p < 0.05).`;
 
 export const driftCommand: Command = {
-  summary: 'compare distributions of two Parquet/CSV files (PSI, KS, chi-square)',
+  summary: 'compare distributions of two files, sources, views, datasets or a saved profile (PSI, KS, chi-square)',
   usage: USAGE,
   options: { current: { type: 'string' }, reference: { type: 'string' }, html: { type: 'string' } },
   async run({ io, projectDir, values }: CommandContext): Promise<number> {
     if (typeof values.current !== 'string' || typeof values.reference !== 'string') throw usageError(`--reference and --current are required\n${USAGE}`);
-    const current = (await resolveInput(values.current, projectDir, '--current')).input;
-    if (isProfile(current)) throw usageError('--current must be data (Parquet/CSV, a source or a view), not a profile');
-    const reference = (await resolveInput(values.reference, projectDir, '--reference')).input;
+    const resolver = new InputResolver(projectDir);
+    const current = (await resolver.resolve(values.current, '--current')).input;
+    if (isProfile(current)) throw usageError('--current must be data (Parquet/CSV, a source, a view or a dataset), not a profile');
+    const reference = (await resolver.resolve(values.reference, '--reference')).input;
     const full = await withProgress(io, 'comparing distributions', () => validate({ current, reference, projectDir }));
     // Only drift (and the schema problems that decide what could be compared) belongs here.
     const issues = full.issues.filter((i) => i.code === 'DRIFT' || i.code.startsWith('COLUMN_'));

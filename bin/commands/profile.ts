@@ -1,25 +1,29 @@
 /**
  * @module commands/profile
- * `larder profile FILE`: the profile of a Parquet/CSV file, computed in DuckDB; `--out` saves
- * it as JSON to use as a reference for `validate` and `drift`.
+ * `larder profile X`: the profile of a Parquet/CSV file, source, view or dataset, computed in
+ * DuckDB; `--out` writes it as JSON and `--save NAME` keeps it in the project's registry, either
+ * to use as a reference for `validate` and `drift`.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { larderError, reasonOf } from '../../errors.ts';
 import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
-import { isProfile, resolveInput } from '../../validation/inputs.ts';
+import { InputResolver, isProfile } from '../../validation/inputs.ts';
 import { profileRelation, relationOf } from '../../validation/profile.ts';
 import { nullRate, type DatasetProfile } from '../../validation/profile-types.ts';
+import { PROFILE_NAME, saveProfile } from '../../validation/store.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError, type Io } from '../output.ts';
 import { withProgress } from '../progress.ts';
 
-const USAGE = `Usage: larder profile FILE|SOURCE|VIEW [--out PROFILE.json] [--top-k N] [--project DIR] [--json]
+const USAGE = `Usage: larder profile FILE|SOURCE|VIEW|DATASET_ID [--out PROFILE.json] [--save NAME] [--top-k N] [--project DIR] [--json]
 
-Profiles a Parquet or CSV file in DuckDB: per column the row count, null / NaN / ±Inf / empty
-rates, min, max, mean, stddev, decile bins and their counts, top values, approximate distinct
-count, and for text the lengths and encoding signals. --out writes the profile as JSON, to pass
-as --reference to larder validate or larder drift.`;
+Profiles a Parquet or CSV file, a batch source, a feature view or a dataset in DuckDB: per
+column the row count, null / NaN / ±Inf / empty rates, min, max, mean, stddev, decile bins and
+their counts, top values, approximate distinct count, and for text the lengths and encoding
+signals. --out writes the profile as JSON; --save NAME keeps it in the project's registry (with
+the row counts of the profiles saved as NAME before). Either can be passed as --reference to
+larder validate or larder drift (a saved one by NAME, or profile:NAME).`;
 
 function printProfile(io: Io, p: DatasetProfile): void {
   io.out(`${p.rows} rows, ${p.columns.length} columns`);
@@ -36,13 +40,16 @@ function printProfile(io: Io, p: DatasetProfile): void {
 }
 
 export const profileCommand: Command = {
-  summary: 'profile a Parquet/CSV file (counts, rates, bins, top values, encoding)',
+  summary: 'profile a Parquet/CSV file, source, view or dataset (counts, rates, bins, top values, encoding)',
   usage: USAGE,
-  options: { out: { type: 'string' }, 'top-k': { type: 'string' } },
+  options: { out: { type: 'string' }, save: { type: 'string' }, 'top-k': { type: 'string' } },
   async run({ io, projectDir, values, positionals }: CommandContext): Promise<number> {
     const file = positionals[0];
     if (file === undefined) throw usageError(`give a file to profile\n${USAGE}`);
-    const input = (await resolveInput(file, projectDir, 'FILE')).input;
+    const save = values.save;
+    if (save !== undefined && (typeof save !== 'string' || !PROFILE_NAME.test(save))) throw usageError('--save NAME: the name must match [a-z][a-z0-9_]*');
+    const resolver = new InputResolver(projectDir);
+    const input = (await resolver.resolve(file, 'FILE')).input;
     if (isProfile(input)) throw usageError(`${file} is already a profile`);
     const topK = values['top-k'] === undefined ? undefined : Number(values['top-k']);
     if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw usageError('--top-k must be a whole number');
@@ -60,6 +67,10 @@ export const profileCommand: Command = {
         throw larderError('LARDER_E_IO', { path: out, reason: reasonOf(error) }, { cause: error });
       }
       if (!io.json) io.err(`wrote ${out}`);
+    }
+    if (typeof save === 'string') {
+      const saved = await saveProfile(await resolver.registry(), save, profile);
+      if (!io.json) io.err(`saved as profile ${save} in the registry (${saved.history.length} saved so far)`);
     }
     if (io.json) io.out(JSON.stringify(profile, null, 2));
     else printProfile(io, profile);

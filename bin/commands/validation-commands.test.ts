@@ -1,15 +1,22 @@
 /**
  * `larder profile`, `validate` and `drift` on real files: run in-process with a captured Io for
- * the outputs, and once as a separate process for the exit code a CI job would see.
+ * the outputs, and once as a separate process for the exit code a CI job would see. Then on a
+ * project folder as a user has it (config, definitions, Parquet source, file registry):
+ * profiles saved in the registry, the null-rate history of a view, and a dataset by its id.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlLiteral } from '../../featurestore/offline/sql.ts';
 import type { ValidationReport } from '../../validation/report.ts';
+import { openStore } from '../../featurestore/store.ts';
+import { openFileRegistry } from '../../registry/index.ts';
+import { loadNullHistory } from '../../validation/store-nulls.ts';
+import { loadProfile } from '../../validation/store.ts';
 import { FLIGHTS, openTestDb, type TestDb } from '../../validation/test-support.ts';
 import type { Command } from '../command.ts';
 import type { Io } from '../output.ts';
@@ -28,11 +35,11 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-async function run(command: Command, values: Record<string, string | boolean>, positionals: string[] = [], json = true) {
+async function run(command: Command, values: Record<string, string | boolean>, positionals: string[] = [], json = true, projectDir = db.dir) {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), json, tty: false };
-  const code = await command.run({ io, projectDir: db.dir, values, positionals });
+  const code = await command.run({ io, projectDir, values, positionals });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -89,5 +96,95 @@ describe('validation commands', () => {
     const bin = fileURLToPath(new URL('../larder.js', import.meta.url));
     const exec = (args: string[]) => promisify(execFile)(process.execPath, [bin, ...args], { cwd: db.dir }).then(() => 0, (e: { code: number }) => e.code);
     expect(await exec(['drift', '--reference', 'ref.parquet', '--current', 'bad.parquet', '--json'])).toBe(3);
+  });
+});
+
+const DEFINITIONS = `import { entity, featureView, fileSource, t } from 'larder';
+
+export const user = entity('user', { joinKeys: { user_id: t.string() } });
+export const events = fileSource('events', { path: 'data/events.parquet', timestamp: 'ts' });
+export const stats = featureView('stats', {
+  entities: [user], source: events,
+  features: { x: t.float64().expect({ min: 0, max: 100 }), tag: t.string() },
+});
+`;
+
+/** 20 days × 40 users; `bad`: x null on 40% of day 15's rows and 150 (above max) on three rows. */
+async function writeEvents(dir: string, bad: boolean): Promise<void> {
+  const x = bad
+    ? `CASE WHEN d = 15 AND u % 5 < 2 THEN NULL WHEN d = 16 AND u < 3 THEN 150.0 ELSE (hash(d, u) % 10000) / 100.0 END`
+    : `(hash(d, u) % 10000) / 100.0`;
+  await db.session.run(`COPY (SELECT 'u' || u AS user_id, TIMESTAMP '2026-01-01 06:00:00' + to_days(CAST(d AS INTEGER)) AS ts, ${x} AS x, 't' || (hash(u, d) % 4) AS tag
+    FROM range(20) AS a(d), range(40) AS b(u)) TO ${sqlLiteral(join(dir, 'data', 'events.parquet'))} (FORMAT parquet)`);
+}
+
+describe('validation commands in a project: saved profiles, null-rate history, datasets', () => {
+  let project: string;
+  beforeAll(async () => {
+    project = mkdtempSync(join(tmpdir(), 'larder-vproject-'));
+    for (const d of ['features', 'data', 'node_modules']) mkdirSync(join(project, d));
+    symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), join(project, 'node_modules', 'larder'), 'dir');
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
+    writeFileSync(join(project, 'larder.config.ts'), `import { defineConfig } from 'larder';\nexport default defineConfig({ project: 'vstore', online: { type: 'memory' } });\n`);
+    writeFileSync(join(project, 'features', 'defs.ts'), DEFINITIONS);
+    await writeEvents(project, false);
+    await db.session.run(`COPY (SELECT * FROM read_parquet(${sqlLiteral(join(project, 'data', 'events.parquet'))}) LIMIT 100) TO ${sqlLiteral(join(project, 'small.parquet'))} (FORMAT parquet)`);
+  });
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+  const registry = () => openFileRegistry({ dir: join(project, '.larder', 'registry'), project: 'vstore' });
+
+  it('profile --save keeps the profile in the registry; validate and drift take it by name', async () => {
+    expect((await run(profileCommand, { save: 'stats_ref' }, ['stats'], true, project)).code).toBe(0);
+    expect((await run(profileCommand, { save: 'stats_ref' }, ['events'], true, project)).code).toBe(0);
+    const saved = await loadProfile(registry(), 'stats_ref');
+    expect(saved?.profile.rows).toBe(800);
+    expect(saved?.history.map((h) => h.rows)).toEqual([800, 800]);
+    const ok = await run(validateCommand, { current: 'data/events.parquet', reference: 'stats_ref' }, [], true, project);
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.out) as ValidationReport).rows).toEqual({ reference: 800, current: 800 });
+    // 100 rows against a history of 800s: outside [400, 1600], a warning.
+    const small = JSON.parse((await run(validateCommand, { current: 'small.parquet', reference: 'profile:stats_ref' }, [], true, project)).out) as ValidationReport;
+    expect(small.issues).toContainEqual(expect.objectContaining({ code: 'ROW_COUNT_OUT_OF_BOUNDS', severity: 'warn', expected: { min: 400, max: 1600 } }));
+    await expect(run(validateCommand, { current: 'stats_ref' }, [], true, project)).rejects.toMatchObject({ code: 'LARDER_E_USAGE' });
+    await expect(run(validateCommand, { current: 'small.parquet', reference: 'profile:nope' }, [], true, project)).rejects.toMatchObject({ code: 'LARDER_E_USAGE' });
+  });
+
+  it('validate of a view records its daily null rates and, without a reference, compares with them', async () => {
+    const first = await run(validateCommand, { current: 'stats' }, [], true, project);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out).issues).toEqual([]);
+    expect((await loadNullHistory(registry(), 'view', 'stats'))?.buckets).toHaveLength(20);
+    await writeEvents(project, true);
+    const bad = JSON.parse((await run(validateCommand, { current: 'stats' }, [], true, project)).out) as ValidationReport;
+    const moved = bad.issues.find((i) => i.code === 'NULL_RATE_MOVED' && i.feature === 'x');
+    expect(moved?.observed).toEqual({ days: [{ day: '2026-01-16', rate: 0.4 }] });
+    expect(moved?.message).toMatch(/from its history \(20 days\)/);
+    expect(bad.issues.map((i) => `${i.code}:${i.feature}`)).toContain('EXPECT_MAX:x');
+    // With an explicit reference, the reference decides (and the history is still recorded).
+    const against = JSON.parse((await run(validateCommand, { current: 'stats', reference: 'stats_ref' }, [], true, project)).out) as ValidationReport;
+    expect(against.issues.filter((i) => i.code === 'NULL_RATE_MOVED' && i.feature === 'x').map((i) => i.message)).toEqual(['x: null rate 2.00%, reference 0.00%']);
+    const stored = await loadNullHistory(registry(), 'view', 'stats');
+    expect(stored?.buckets.find((b) => b.day === '2026-01-16')).toEqual({ day: '2026-01-16', rows: 40, nulls: { x: 16, tag: 0 } });
+  });
+
+  it('takes a dataset id: its Parquet output and the expectations its features declared', async () => {
+    await writeEvents(project, true);
+    await db.session.run(`COPY (SELECT DISTINCT user_id, ts AS event_timestamp FROM read_parquet(${sqlLiteral(join(project, 'data', 'events.parquet'))})) TO ${sqlLiteral(join(project, 'entities.parquet'))} (FORMAT parquet)`);
+    const store = await openStore({ dir: project });
+    let id: string;
+    try {
+      await store.apply();
+      id = (await store.writeDataset({ entities: 'entities.parquet', features: ['stats:x', 'stats:tag'] }, 'train.parquet')).id;
+    } finally {
+      await store.close();
+    }
+    const r = await run(validateCommand, { current: id }, [], true, project);
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.out) as ValidationReport;
+    expect(report.rows.current).toBe(800);
+    expect(report.issues.map((i) => `${i.severity}:${i.code}:${i.feature}`)).toContain('error:EXPECT_MAX:x');
+    expect(report.nullHistory?.eventTimestamp).toBe('event_timestamp');
+    const drift = await run(driftCommand, { current: id, reference: 'stats_ref' }, [], true, project);
+    expect(JSON.parse(drift.out).features.map((f: { name: string }) => f.name)).toEqual(expect.arrayContaining(['x', 'tag']));
   });
 });
