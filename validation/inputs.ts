@@ -122,7 +122,7 @@ export class InputResolver {
     };
   }
 
-  /** Like {@link resolveDataArg}, and a name is looked up among sources, views, datasets and saved profiles, in that order. */
+  /** Like {@link resolveDataArg}, and a name is looked up among views, batch sources, datasets and saved profiles, in that order. */
   async resolve(arg: string, flag: string): Promise<ResolvedInput> {
     const saved = SAVED.exec(arg)?.[1];
     if (saved !== undefined) {
