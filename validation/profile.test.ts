@@ -61,6 +61,21 @@ describe('profileRelation', () => {
     expect(JSON.parse(JSON.stringify(p))).toEqual(p);
   });
 
+  it('above 500k rows takes decile edges from a sample, close to the exact ones, with exact counts', async () => {
+    // 600k rows: x uniform over 0..599999 (exact deciles 60k, 120k, …), a skewed y, and low-cardinality z (binned by value).
+    const relation = `(SELECT i::DOUBLE AS x, (i % 1000)::DOUBLE * (i % 7) AS y, (i % 13)::BIGINT AS z FROM range(600000) t(i))`;
+    const sampled = await profileRelation(db.session, relation);
+    const exact = await profileRelation(db.session, relation, { quantiles: 'exact' });
+    const x = col(sampled, 'x');
+    expect(x.deciles).toHaveLength(9);
+    (x.deciles ?? []).forEach((edge, i) => expect(Math.abs(edge - 60_000 * (i + 1))).toBeLessThan(6_000));
+    for (const name of ['x', 'y', 'z']) {
+      const c = col(sampled, name);
+      expect(c.bins?.counts.reduce((a, b) => a + b, 0), name).toBe(600_000);
+      expect([c.finite?.min, c.finite?.max, c.nulls], name).toEqual([col(exact, name).finite?.min, col(exact, name).finite?.max, col(exact, name).nulls]);
+    }
+  });
+
   it('is mergeable: profile(A ∪ B) = merge(profile(A), profile(B)) for counts and frozen bins', async () => {
     const reference = await profileRelation(db.session, relationOf({ table: 'flights' }));
     const bins = frozenBinsOf(reference);
