@@ -41,6 +41,10 @@ export const ERROR_CODES = {
   LARDER_E_ABORTED: { status: 499, message: 'Aborted: {what}' },
   LARDER_E_ONLINE_UNAVAILABLE: { status: 503, message: 'Online store {store} is unavailable: {reason}' },
   LARDER_E_VALIDATION_FAILED: { status: 422, message: 'Validation failed with {count} error(s): {summary}' },
+  LARDER_E_MODEL_INVALID: { status: 400, message: 'Invalid ONNX model {what}: {reason}' },
+  LARDER_E_MODEL_CORRUPT: { status: 500, message: 'Model artifact {path} is corrupt: {reason}' },
+  LARDER_E_MODEL_NOT_FOUND: { status: 404, message: 'No model {ref}' },
+  LARDER_E_MODEL_TRANSITION: { status: 409, message: 'Model {ref} cannot go from {from} to {to}: {reason}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
