@@ -1,7 +1,7 @@
 import { appendFile, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLarderError, type LarderError } from '../errors.ts';
+import { failure } from './testing/failure.ts';
 import { canonicalJson } from '../featurestore/define/spec.ts';
 import { openFileRegistry } from './definitions-registry.ts';
 import { hashSpec } from './plan.ts';
@@ -13,15 +13,6 @@ definitionRegistrySuite('file', async () => {
   return { registry: openFileRegistry({ dir: dir.path, project: 'flights' }), project: 'flights', cleanup: dir.cleanup };
 });
 
-async function failure(promise: Promise<unknown>): Promise<LarderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LarderError');
-}
 
 describe('file registry on disk', () => {
   let dir: TempDir;

@@ -3,7 +3,8 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLarderError, type LarderError } from '../errors.ts';
+import { type LarderError } from '../errors.ts';
+import { failure } from './testing/failure.ts';
 import type { DefinitionSpec } from '../featurestore/define/spec.ts';
 import { openFileRegistry } from './definitions-registry.ts';
 import { processAlive } from './lock.ts';
@@ -11,15 +12,6 @@ import { runChild, startChild } from './testing/child.ts';
 import { entitySpecs, tempDir, type TempDir } from './testing/specs.ts';
 import type { HistoryEntry } from './types.ts';
 
-async function failure(promise: Promise<unknown>): Promise<LarderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LarderError');
-}
 
 /** The pid of a process that has exited (and been reaped), i.e. a dead holder. */
 function deadPid(): number {

@@ -1,22 +1,13 @@
 import { readFile, readdir, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLarderError, type LarderError } from '../../errors.ts';
+import { failure } from '../testing/failure.ts';
 import { acquireFileLock } from '../lock.ts';
 import { tempDir, type TempDir } from '../testing/specs.ts';
 import { sha256Hex } from './artifacts.ts';
 import { linearModel } from './onnx-build.ts';
 import { openModelRegistry } from './store.ts';
 
-async function failure(promise: Promise<unknown>): Promise<LarderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a LarderError');
-}
 
 /** A two-feature model; `bias` makes distinct artifacts with the same signature. */
 const model = (bias = 0, features = 2) => linearModel({ weights: Array.from({ length: features }, (_, i) => [i + 1]), bias: [bias] });
