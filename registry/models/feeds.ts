@@ -94,7 +94,7 @@ export function tensorsFor(spec: ModelServingSpec, columns: FeatureColumns, n: n
 /** The prediction per row from a model output of shape `[N]`, `[N, 1]` or `[N, classes]`. */
 export function predictionsFrom(data: ArrayLike<number | bigint>, dims: readonly number[], n: number, column = 0): Float64Array {
   const width = dims.length >= 2 ? Number(dims[1]) : 1;
-  if (column >= width) throw larderError('LARDER_E_MODEL_INVALID', { reason: `output column ${column} is outside an output of width ${width}` });
+  if (column >= width) throw larderError('LARDER_E_MODEL_INVALID', { what: 'output', reason: `column ${column} is outside an output of width ${width}` });
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = Number(data[i * width + column]);
   return out;

@@ -23,7 +23,9 @@ import { ioError, isErrno, parseJsonFile, readTextIfExists, writeFileAtomic } fr
 import { RegistryLock } from '../lock.ts';
 import { loadArtifactBytes, sha256Hex, storeArtifact } from './artifacts.ts';
 import { appendJsonl, readJsonl } from './jsonl.ts';
-import { readOnnxModel } from './onnx.ts';
+import { readOnnxModel, type OnnxModelInfo } from './onnx.ts';
+import type { ModelServingSpec } from './serving-spec.ts';
+import { assertServingSpec, deriveServingSpec } from './signature-check.ts';
 import { compareSemver, nextVersion, parseSemver, signatureKey } from './semver.ts';
 import {
   MODEL_STATUSES, type Actor, type AliasMove, type ModelStatus, type ModelSummary, type ModelVersion, type ModelVersionView,
@@ -77,6 +79,29 @@ function isVersionRecord(value: unknown, name: string, version: string): value i
   const v = value as Partial<ModelVersion> | null;
   return typeof v === 'object' && v !== null && v.name === name && v.version === version && typeof v.sha256 === 'string'
     && typeof v.signature === 'object' && Array.isArray(v.signature.inputs);
+}
+
+/** The inputs that decide a major bump: the graph's inputs and the features fed into them. */
+function inputsKey(inputs: OnnxModelInfo['inputs'], serving: ModelServingSpec | undefined): string {
+  return `${signatureKey(inputs)}|${JSON.stringify(serving?.features ?? null)}`;
+}
+
+/** The serving spec to store: the given one checked, or one derived from the service's features. */
+function servingOf(info: OnnxModelInfo, input: RegisterInput, what: string): ModelServingSpec | undefined {
+  if (input.serving !== undefined) {
+    assertServingSpec(info, input.serving, what, input.serviceFeatures);
+    return input.serving;
+  }
+  if (input.serviceFeatures === undefined) return undefined;
+  const derived = deriveServingSpec(info, input.serviceFeatures);
+  if (derived === undefined) {
+    throw larderError('LARDER_E_MODEL_INVALID', {
+      what,
+      reason: `its inputs (${info.inputs.map((i) => `${i.name}: ${i.type}`).join(', ')}) fit neither one input per feature of the service nor one [N, ${input.serviceFeatures.length}] numeric input; register it with a serving spec`,
+    });
+  }
+  assertServingSpec(info, derived, what, input.serviceFeatures);
+  return derived;
 }
 
 /** The model registry. Open one per registry folder; it holds no open handles. */
@@ -191,6 +216,7 @@ export class ModelRegistry {
       bytes = input.artifact;
     }
     const info = readOnnxModel(bytes, what);
+    const serving = servingOf(info, input, what);
     const sha256 = sha256Hex(bytes);
     return this.#lock.run(async () => {
       const versions = await this.#versionNumbers(input.name);
@@ -202,15 +228,18 @@ export class ModelRegistry {
         return { model: await this.#view(same), created: false };
       }
       const latest = records.at(-1);
-      const { version, bump } = nextVersion(latest?.version, latest !== undefined && signatureKey(latest.signature.inputs) !== signatureKey(info.inputs));
+      const changed = latest !== undefined && inputsKey(latest.signature.inputs, latest.serving) !== inputsKey(info.inputs, serving);
+      const { version, bump } = nextVersion(latest?.version, changed);
       const who = defaultWho(input.who);
       const record: ModelVersion = {
         name: input.name, version, bump, previous: latest?.version ?? null, sha256, size: bytes.length,
         registeredAt: new Date().toISOString(), registeredBy: who,
         signature: { inputs: info.inputs, outputs: info.outputs },
         onnx: { irVersion: info.irVersion, opset: info.opset, opsets: info.opsets, producerName: info.producerName, producerVersion: info.producerVersion },
+        ...(serving === undefined ? {} : { serving }),
         lineage: {
           ...(input.featureService === undefined ? {} : { featureService: input.featureService }),
+          ...(input.featureServiceVersion === undefined ? {} : { featureServiceVersion: input.featureServiceVersion }),
           ...(input.label === undefined ? {} : { label: input.label }),
           ...(input.dataset === undefined ? {} : { dataset: input.dataset }),
           ...(input.gitCommit === undefined ? {} : { gitCommit: input.gitCommit }),

@@ -4,6 +4,7 @@
  */
 import type { OnnxOpset, OnnxValueInfo } from './onnx.ts';
 import type { VersionBump } from './semver.ts';
+import type { ModelFeature, ModelServingSpec } from './serving-spec.ts';
 
 /** `registered → approved → deployed`, plus `rejected` and `archived`. */
 export type ModelStatus = 'registered' | 'approved' | 'deployed' | 'archived' | 'rejected';
@@ -22,6 +23,15 @@ export interface RegisterInput extends Actor {
   readonly artifact: Uint8Array | string;
   /** The feature service the model reads its inputs from. */
   readonly featureService?: string;
+  /** The applied version of that feature service (definition registry). */
+  readonly featureServiceVersion?: number;
+  /**
+   * The service's features as they are now (names, order, dtypes). When given, the model's
+   * inputs are checked against them; without `serving`, a spec is derived from them.
+   */
+  readonly serviceFeatures?: readonly ModelFeature[];
+  /** How to feed the model; trainers provide it, bring-your-own models get one derived. */
+  readonly serving?: ModelServingSpec;
   /** The label column it was trained on. */
   readonly label?: string;
   readonly metrics?: Readonly<Record<string, number>>;
@@ -52,8 +62,11 @@ export interface ModelVersion {
     readonly producerName: string;
     readonly producerVersion: string;
   };
+  /** How serving and batch scoring feed this version (absent: not servable by name). */
+  readonly serving?: ModelServingSpec;
   readonly lineage: {
     readonly featureService?: string;
+    readonly featureServiceVersion?: number;
     readonly label?: string;
     readonly dataset?: string;
     readonly gitCommit?: string;
