@@ -161,6 +161,24 @@ describe('model registry', () => {
     expect((await failure(models.deploy('m', '1.1.0', { alias: 'latest' }))).code).toBe('LARDER_E_MODEL_INVALID');
   });
 
+  it('rolls an alias back through its deployments, one step per rollback', async () => {
+    const models = open();
+    for (const bias of [0, 1, 2]) {
+      const { model: v } = await models.register({ name: 'm', artifact: model(bias) });
+      await models.approve('m', v.version);
+      await models.deploy('m', v.version);
+    }
+    expect((await failure(models.rollback('m', 'challenger'))).code).toBe('LARDER_E_MODEL_NOT_FOUND');
+    expect((await models.rollback('m', 'champion', { why: 'p99' })).to.version).toBe('1.1.0');
+    expect((await models.rollback('m')).to.version).toBe('1.0.0');
+    expect((await failure(models.rollback('m'))).code).toBe('LARDER_E_MODEL_TRANSITION');
+    await models.deploy('m', '1.2.0');
+    expect((await models.rollback('m')).to.version).toBe('1.0.0');
+    const { deploys } = await models.history('m');
+    expect(deploys.filter((d) => d.rollback).map((d) => `${d.from}→${d.to}`)).toEqual(['1.2.0→1.1.0', '1.1.0→1.0.0', '1.2.0→1.0.0']);
+    expect(deploys[3]).toMatchObject({ why: 'p99', rollback: true });
+  });
+
   it('serializes concurrent registrations and alias moves from two registries through the lock', async () => {
     const a = open(20_000);
     const b = open(20_000);

@@ -358,6 +358,42 @@ export class ModelRegistry {
     });
   }
 
+  /**
+   * Moves `alias` back to the version it pointed at before its current deployment. Rollbacks
+   * stack: two in a row go back two deployments. The move is logged with `rollback: true`.
+   * @throws LARDER_E_MODEL_TRANSITION when there is no earlier deployment, or it can no longer serve
+   * @example await models.rollback('delay', 'champion', { who: 'ana', why: 'p99 regression' })
+   */
+  async rollback(name: string, alias = 'champion', actor: Actor = {}): Promise<{ from: string; to: ModelVersionView }> {
+    checkName('alias', alias);
+    return this.#lock.run(async () => {
+      const stack: string[] = [];
+      for (const move of await this.#aliasMoves(name)) {
+        if (move.alias !== alias) continue;
+        if (move.to === null) stack.length = 0;
+        else if (move.rollback === true) stack.pop();
+        else stack.push(move.to);
+      }
+      const current = stack.at(-1);
+      const target = stack.at(-2);
+      if (current === undefined) throw larderError('LARDER_E_MODEL_NOT_FOUND', { ref: `${name}@${alias}` });
+      if (target === undefined) {
+        throw larderError('LARDER_E_MODEL_TRANSITION', { ref: `${name}@${alias}`, from: current, to: 'rollback', reason: 'the alias has no earlier deployment to return to' });
+      }
+      const record = await this.#resolve(name, target);
+      const view = await this.#view(record);
+      if (view.status !== 'deployed' && view.status !== 'approved') {
+        throw larderError('LARDER_E_MODEL_TRANSITION', { ref: `${name}@${target}`, from: view.status, to: 'deployed', reason: 'the earlier version is no longer approved; deploy another one' });
+      }
+      const who = defaultWho(actor.who);
+      const at = new Date().toISOString();
+      const why = actor.why === undefined ? {} : { why: actor.why };
+      if (view.status === 'approved') await this.#appendChange(name, { version: target, from: 'approved', to: 'deployed', who, at, ...why });
+      await appendJsonl(join(this.#modelDir(name), 'deploys.jsonl'), { alias, from: current, to: target, who, at, rollback: true, ...why } satisfies AliasMove);
+      return { from: current, to: await this.#view(record) };
+    });
+  }
+
   /** Removes an alias; the removal is appended to the deploy history. */
   async removeAlias(name: string, alias: string, actor: Actor = {}): Promise<void> {
     checkName('alias', alias);

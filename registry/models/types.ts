@@ -96,6 +96,8 @@ export interface AliasMove {
   readonly alias: string;
   readonly from: string | null;
   readonly to: string | null;
+  /** Set on a move made by `rollback`. */
+  readonly rollback?: boolean;
   readonly who: string;
   readonly at: string;
   readonly why?: string;
