@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { isLarderError } from '../../errors.ts';
+import { createInlineRunner } from './inline.ts';
+import { jobRunnerSuite } from './runner.suite.ts';
+
+jobRunnerSuite('inline', async (handlers, retry) => ({ runner: createInlineRunner(handlers, retry) }));
+
+describe('inline runner', () => {
+  it('refuses a flow with a stage it has no handler for, before running anything', async () => {
+    let ran = 0;
+    const runner = createInlineRunner({ a: async () => { ran++; } });
+    try {
+      await runner.submitFlow({ kind: 'k', stages: ['a', 'b'], params: {} });
+      expect.unreachable();
+    } catch (error) {
+      expect(isLarderError(error) && error.code).toBe('LARDER_E_INVALID_REQUEST');
+      expect(isLarderError(error) && error.details).toEqual({ missing: ['b'] });
+    } finally {
+      await runner.close();
+    }
+    expect(ran).toBe(0);
+  });
+
+  it('close() aborts the running stage, fails the flow as aborted and refuses new flows', async () => {
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => { started = resolve; });
+    const runner = createInlineRunner({
+      long: async (_input, ctx) => {
+        started();
+        await new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)));
+      },
+      after: async () => 'never',
+    });
+    const result = runner.runFlow({ kind: 'k', stages: ['long', 'after'], params: {}, flowId: 'closing' });
+    await running;
+    await runner.close();
+    expect(await result).toMatchObject({ state: 'failed', failedStage: 'long', error: { code: 'LARDER_E_ABORTED' } });
+    await expect(runner.submitFlow({ kind: 'k', stages: ['long'], params: {} })).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
+  });
+});
