@@ -10,6 +10,7 @@ import { driftCommand } from './commands/drift.ts';
 import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
 import { materializeCommand } from './commands/materialize.ts';
+import { modelsCommand } from './commands/models.ts';
 import { planCommand } from './commands/plan.ts';
 import { profileCommand } from './commands/profile.ts';
 import { pushCommand } from './commands/push.ts';
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   profile: profileCommand,
   validate: validateCommand,
   drift: driftCommand,
+  models: modelsCommand,
 };
 
 function help(): string {

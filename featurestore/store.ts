@@ -5,6 +5,9 @@
  */
 import { larderError } from '../errors.ts';
 import { openFileRegistry, type DatasetManifest, type DefinitionRegistry, type Plan } from '../registry/index.ts';
+import { openModelRegistry, type ModelRegistry } from '../registry/models/store.ts';
+import type { ModelFeature } from '../registry/models/serving-spec.ts';
+import { dtypeName } from './define/dtypes.ts';
 import { applyProject, assertValidDefinitions, planProject, type PlanResult } from './apply.ts';
 import type { ResolvedConfig } from './config.ts';
 import type { DatasetContext } from './dataset-context.ts';
@@ -87,6 +90,22 @@ export class FeatureStore {
   /** Rebuilds a recorded dataset into `out` and says whether its content is identical. */
   rebuildDataset(id: string, out: string, options: { signal?: AbortSignal } = {}): Promise<RebuildResult> {
     return rebuildDataset(this.datasetContext(), id, out, options.signal);
+  }
+
+  /** The model registry kept beside the definition registry (same folder, same lock). */
+  models(): ModelRegistry {
+    return openModelRegistry({ dir: this.config.registry.path, lockWaitMs: 30_000 });
+  }
+
+  /**
+   * A feature service's output columns as a model sees them (names, order, dtypes), and the
+   * service's applied version (null before `apply`).
+   */
+  async serviceFeatures(service: string): Promise<{ features: ModelFeature[]; version: number | null }> {
+    assertValidDefinitions(this.issues);
+    const selection = selectFeatures(this.project, { service });
+    const applied = await this.registry.object('featureService', service);
+    return { features: selection.columns.map((c) => ({ name: c.column, dtype: dtypeName(c.dtype) })), version: applied?.version ?? null };
   }
 
   /** The project's online store, connected on first use (Redis or the embedded memory store). */

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { larderError, reasonOf } from '../../errors.ts';
 import { ioError, isErrno, parseJsonFile, readTextIfExists, writeFileAtomic } from '../atomic.ts';
 import { RegistryLock } from '../lock.ts';
-import { loadArtifactBytes, sha256Hex, storeArtifact } from './artifacts.ts';
+import { artifactPath, loadArtifactBytes, sha256Hex, storeArtifact } from './artifacts.ts';
 import { appendJsonl, readJsonl } from './jsonl.ts';
 import { readOnnxModel, type OnnxModelInfo } from './onnx.ts';
 import type { ModelServingSpec } from './serving-spec.ts';
@@ -262,6 +262,11 @@ export class ModelRegistry {
   async loadArtifact(name: string, ref: string): Promise<Uint8Array> {
     const record = await this.#resolve(name, ref);
     return loadArtifactBytes(this.#objects, record.sha256);
+  }
+
+  /** Where a stored artifact lives (read it with `loadArtifact`, which verifies it). */
+  artifactPath(sha256: string): string {
+    return artifactPath(this.#objects, sha256);
   }
 
   /** A version by number, alias or `latest`, with its status and aliases. */

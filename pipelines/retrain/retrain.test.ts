@@ -1,0 +1,102 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../featurestore/store.ts';
+import { createInlineRunner } from '../jobs/inline.ts';
+import { retrainFlow } from './flow.ts';
+import { retrainStages } from './stages.ts';
+import { CHURN_BASE, createChurnProject } from './testing/churn-project.ts';
+
+const DAY = 86_400_000;
+
+describe('retraining flow (inline runner, real DuckDB, trainers and onnxruntime)', () => {
+  let root: string;
+  let project: string;
+  let corrupt: string;
+  const runner = createInlineRunner(retrainStages(), { attempts: 2, backoffMs: 10 });
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'larder-retrain-'));
+    project = await createChurnProject(join(root, 'good'), { customers: 300, days: 12 });
+    corrupt = await createChurnProject(join(root, 'bad'), { customers: 300, days: 12, corrupt: true });
+    for (const dir of [project, corrupt]) {
+      const store = await openStore({ dir });
+      await store.apply();
+      await store.close();
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await runner.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('builds, validates, trains, evaluates in onnxruntime, registers with lineage and approves', async () => {
+    const holdoutFrom = new Date(CHURN_BASE + 9 * DAY).toISOString();
+    const result = await runner.runFlow(retrainFlow({
+      project, model: 'churn', service: 'churn', label: 'churned', trainer: 'gbdt', entities: 'data/entities.parquet',
+      holdoutFrom, promote: true, trainerParams: { rounds: 60 },
+    }));
+    expect(result.error).toBeUndefined();
+    expect(result.state).toBe('completed');
+    const evaluation = result.results['evaluate'] as { metrics: Record<string, number>; champion: unknown; gate: { pass: boolean } };
+    expect(evaluation.metrics['auc']).toBeGreaterThan(0.7);
+    expect(evaluation.champion).toBeNull();
+    expect(evaluation.gate.pass).toBe(true);
+    const trained = result.results['train'] as { rows: { train: number; valid: number; holdout: number }; holdoutFrom: string };
+    expect(trained.rows.holdout).toBe(300 * 3); // days 9, 10 and 11
+    expect(Date.parse(trained.holdoutFrom)).toBeGreaterThanOrEqual(Date.parse(holdoutFrom));
+    expect(result.results['register']).toMatchObject({ model: 'churn', version: '1.0.0', status: 'deployed', created: true, promoted: true });
+
+    const store = await openStore({ dir: project });
+    try {
+      const v = await store.models().show('churn', 'champion');
+      expect(v.lineage).toMatchObject({ featureService: 'churn', featureServiceVersion: 1, label: 'churned' });
+      const manifest = await store.registry.getManifest(v.lineage.dataset!);
+      expect(manifest.views.map((x) => x.name)).toContain('customer_activity');
+      expect(manifest.sources.length).toBeGreaterThan(0);
+      expect(v.serving?.features.map((f) => f.name)).toEqual(['spend', 'visits', 'plan']);
+    } finally {
+      await store.close();
+    }
+
+    // A weaker trainer is compared with the champion on the same holdout and gated out.
+    const logreg = await runner.runFlow(retrainFlow({
+      project, model: 'churn', service: 'churn', label: 'churned', trainer: 'logreg', entities: 'data/entities.parquet', holdoutFrom, promote: true,
+    }));
+    expect(logreg.state).toBe('completed');
+    const gated = logreg.results['evaluate'] as { metrics: Record<string, number>; champion: { version: string; metrics: Record<string, number> }; gate: { pass: boolean } };
+    expect(gated.champion.version).toBe('1.0.0');
+    expect(gated.champion.metrics['auc']).toBeCloseTo(evaluation.metrics['auc']!, 9);
+    expect(gated.metrics['auc']).toBeLessThan(evaluation.metrics['auc']!);
+    expect(gated.gate.pass).toBe(false);
+    expect(logreg.results['register']).toMatchObject({ version: '1.1.0', status: 'registered', promoted: false });
+  }, 120_000);
+
+  it('stops at validation on a corrupted dataset: the report is attached and nothing is trained or registered', async () => {
+    const flow = retrainFlow({ project: corrupt, model: 'churn', service: 'churn', label: 'churned', entities: 'data/entities.parquet' });
+    const result = await runner.runFlow(flow);
+    expect(result.state).toBe('failed');
+    expect(result.failedStage).toBe('validate');
+    expect(result.error?.code).toBe('LARDER_E_VALIDATION_FAILED');
+    const report = result.error?.details as { ok: boolean; issues: { feature: string; severity: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.issues.some((i) => i.feature === 'spend' && i.severity === 'error')).toBe(true);
+    const status = await runner.flowStatus(result.flowId);
+    expect(status?.stages.map((s) => `${s.stage}:${s.state}:${s.attempts}`)).toEqual([
+      'dataset:completed:1', 'validate:failed:1', 'train:skipped:0', 'evaluate:skipped:0', 'register:skipped:0',
+    ]);
+    const store = await openStore({ dir: corrupt });
+    try {
+      expect(await store.models().list()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    expect(await readdir(join(corrupt, '.larder', 'flows', result.flowId))).toEqual(['dataset.parquet']);
+  }, 60_000);
+
+  it('refuses bad parameters before anything runs', () => {
+    expect(() => retrainFlow({ project, model: 'churn', service: 'churn', label: 'churned' })).toThrow(/exactly one of entities or dataset/);
+    expect(() => retrainFlow({ project, model: '9x', service: 'churn', label: 'churned', dataset: 'ds_x', trainer: 'forest' as 'gbdt' })).toThrow(/LARDER_E_INVALID_REQUEST|model|trainer/);
+  });
+});
