@@ -7,7 +7,7 @@
 import type { Table } from 'apache-arrow';
 import { larderError } from '../../errors.ts';
 import { resultToArrow } from '../../featurestore/offline/arrow.ts';
-import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
+import { DuckDBEngine, type Session } from '../../featurestore/offline/duckdb.ts';
 import { fileRelation, formatOfPath } from '../../featurestore/offline/sources.ts';
 import { quoteIdent } from '../../featurestore/offline/sql.ts';
 import type { FeatureColumns } from '../../registry/models/feeds.ts';
@@ -16,13 +16,17 @@ import type { FeatureColumns } from '../../registry/models/feeds.ts';
 export async function readDataset(path: string, timestampColumn: string, projectDir: string, signal?: AbortSignal): Promise<Table> {
   const engine = await DuckDBEngine.open({ path: ':memory:', projectDir });
   try {
-    return await engine.withSession(async (session) => {
-      const sql = `SELECT * FROM ${fileRelation(path, formatOfPath(path))} ORDER BY ${quoteIdent(timestampColumn)}`;
-      return resultToArrow(await session.stream(sql), () => session.checkAborted('reading a dataset'));
-    }, signal);
+    return await engine.withSession((session) => readFileTable(session, path, timestampColumn), signal);
   } finally {
     engine.close();
   }
+}
+
+/** A Parquet/CSV file as an Arrow table in `session`, ordered by a column or (default) as stored. */
+export async function readFileTable(session: Session, path: string, orderBy?: string): Promise<Table> {
+  const order = orderBy === undefined ? '' : ` ORDER BY ${quoteIdent(orderBy)}`;
+  const sql = `SELECT * FROM ${fileRelation(path, formatOfPath(path))}${order}`;
+  return resultToArrow(await session.stream(sql), () => session.checkAborted('reading a dataset'));
 }
 
 /** Event times as epoch ms, one per row; a row without one is refused. */

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../featurestore/store.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { createInlineRunner } from '../jobs/inline.ts';
+import { batchPredict } from '../predict.ts';
+import { rocAuc } from '../trainers/evaluate.ts';
 import { retrainFlow } from './flow.ts';
 import { retrainStages } from './stages.ts';
 import { CHURN_BASE, createChurnProject } from './testing/churn-project.ts';
@@ -58,6 +61,34 @@ describe('retraining flow (inline runner, real DuckDB, trainers and onnxruntime)
       expect(v.serving?.features.map((f) => f.name)).toEqual(['spend', 'visits', 'plan']);
     } finally {
       await store.close();
+    }
+
+    // Batch scoring goes through the serving spec and session, from raw point-in-time values:
+    // on the holdout rows it reproduces the evaluation's AUC, and it keeps the entity rows as given.
+    const out = join(root, 'scored.parquet');
+    const scoring = await openStore({ dir: project });
+    try {
+      const scored = await batchPredict(scoring, { model: 'churn', entities: join(project, 'data', 'entities.parquet'), out, sliceRows: 1000 });
+      expect(scored).toMatchObject({ rows: 300 * 11, column: 'probability' });
+    } finally {
+      await scoring.close();
+    }
+    const db = await DuckDBInstance.create(':memory:');
+    const connection = await db.connect();
+    try {
+      const read = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+      const columns = (await read(`DESCRIBE SELECT * FROM read_parquet('${out}')`)).map((r) => r['column_name']);
+      expect(columns).toEqual(['customer_id', 'event_timestamp', 'churned', 'probability']);
+      const same = await read(`SELECT count(*) AS n FROM read_parquet('${out}', file_row_number = true) a
+        JOIN read_parquet('${join(project, 'data', 'entities.parquet')}', file_row_number = true) b USING (file_row_number)
+        WHERE a.customer_id = b.customer_id AND a.event_timestamp = b.event_timestamp AND a.churned = b.churned`);
+      expect(Number(same[0]!['n'])).toBe(300 * 11);
+      const holdout = await read(`SELECT churned, probability FROM read_parquet('${out}') WHERE event_timestamp >= TIMESTAMPTZ '${holdoutFrom}'`);
+      const auc = rocAuc(holdout.map((r) => (r['churned'] ? 1 : 0)), holdout.map((r) => Number(r['probability'])));
+      expect(auc).toBeCloseTo(evaluation.metrics['auc']!, 9);
+    } finally {
+      connection.closeSync();
+      db.closeSync();
     }
 
     // A weaker trainer is compared with the champion on the same holdout and gated out.
