@@ -24,7 +24,7 @@ interface StageRecord {
   stage: string;
   state: StageState;
   attempts: number;
-  progress: StageProgress | null;
+  progress: StageProgress;
   result?: unknown;
   error?: StageError;
 }
@@ -130,7 +130,7 @@ export function createInlineRunner(handlers: StageHandlers, options: InlineRunne
     const record: FlowRecord = {
       flow,
       state: 'running',
-      stages: flow.stages.map((stage) => ({ stage, state: 'pending', attempts: 0, progress: null })),
+      stages: flow.stages.map((stage) => ({ stage, state: 'pending', attempts: 0, progress: 0 })),
     };
     flows.set(flow.flowId, record);
     record.done = run(record);

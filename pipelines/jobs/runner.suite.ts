@@ -237,8 +237,8 @@ export function jobRunnerSuite(name: string, makeRunner: MakeRunner): void {
       expect(await runner.flowStatus(flowId)).toEqual({
         flowId, kind: 'status', params: { p: 1 }, state: 'completed',
         stages: [
-          { stage: 'a', state: 'completed', attempts: 1, progress: null, result: 1 },
-          { stage: 'b', state: 'completed', attempts: 1, progress: null, result: { two: 2 } },
+          { stage: 'a', state: 'completed', attempts: 1, progress: 0, result: 1 },
+          { stage: 'b', state: 'completed', attempts: 1, progress: 0, result: { two: 2 } },
         ],
       });
     });

@@ -80,7 +80,8 @@ export interface StageStatus {
   readonly state: StageState;
   /** How many times the handler was started (a worker dying mid-stage counts as a start). */
   readonly attempts: number;
-  readonly progress: StageProgress | null;
+  /** The last progress the stage reported; 0 before it reports any. */
+  readonly progress: StageProgress;
   readonly result?: unknown;
   readonly error?: StageError;
 }

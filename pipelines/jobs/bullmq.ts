@@ -1,0 +1,145 @@
+/**
+ * @module pipelines/jobs/bullmq
+ * The {@link JobRunner} on BullMQ: flows are submitted as parent/child job chains (see
+ * bullmq-flow.ts) that any number of {@link startWorker} processes run, and schedules fire flows
+ * through BullMQ job schedulers. The runner itself runs no stages; with no worker attached a
+ * submitted flow waits in Redis.
+ */
+import { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { addFlow, DEFAULT_QUEUE, readFlowStatus, redisOptions, stageOfJobId } from './bullmq-flow.ts';
+import { abortedError, resolveFlow, resolveRetry, resultOfStatus } from './flow.ts';
+import { deleteSchedule, readSchedules, upsertSchedule } from './schedules.ts';
+import type { FlowResult, FlowScheduler, JobRunner, RetryOptions, RunFlowOptions } from './types.ts';
+
+export interface BullmqRunnerOptions extends RetryOptions {
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  readonly connection: string;
+  /** Namespace of the queue's keys (BullMQ prefix); workers must use the same. */
+  readonly prefix: string;
+  readonly queueName?: string;
+}
+
+export type BullmqRunner = JobRunner & FlowScheduler;
+
+/**
+ * Creates a runner that submits flows to BullMQ; start workers with {@link startWorker}.
+ * @example
+ * const runner = createBullmqRunner({ connection: 'redis://127.0.0.1:6379', prefix: 'larder' });
+ * await runner.setSchedule({ id: 'weekly-retrain', pattern: '0 3 * * 1', flow: { kind: 'retrain', stages, params } });
+ */
+export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
+  const retry = resolveRetry(options);
+  const queueName = options.queueName ?? DEFAULT_QUEUE;
+  const { prefix } = options;
+  const queue = new Queue(queueName, { connection: redisOptions(options.connection, false), prefix });
+  const producer = new FlowProducer({ connection: redisOptions(options.connection, false), prefix });
+  // Errors also reach the calls that hit them; without listeners EventEmitter would throw them.
+  queue.on('error', () => undefined);
+  producer.on('error', () => undefined);
+  let events: Promise<QueueEvents> | undefined;
+
+  /**
+   * One QueueEvents for the runner, reading the event stream from its current end. Starting at a
+   * known id (rather than `$` when its first read happens) means no event written after this call
+   * is missed, which runFlow relies on: it listens, then checks the state.
+   */
+  function queueEvents(): Promise<QueueEvents> {
+    events ??= (async () => {
+      const client = new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      let lastEventId = '0-0';
+      try {
+        const [last] = await client.xrevrange(queue.keys['events'] as string, '+', '-', 'COUNT', 1);
+        if (last !== undefined) lastEventId = last[0];
+      } finally {
+        client.disconnect();
+      }
+      const created = new QueueEvents(queueName, { connection: redisOptions(options.connection, true), prefix, lastEventId });
+      created.on('error', () => undefined);
+      await created.waitUntilReady();
+      return created;
+    })();
+    return events;
+  }
+
+  async function waitForFlow(flowId: string, stages: readonly string[], runOptions: RunFlowOptions): Promise<void> {
+    const { signal, onProgress } = runOptions;
+    const source = await queueEvents();
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        source.off('completed', onFinished);
+        source.off('failed', onFinished);
+        source.off('progress', onProgressEvent);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const finish = (error?: unknown): void => {
+        cleanup();
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onFinished = ({ jobId }: { jobId: string }): void => {
+        if (jobId === flowId) finish();
+      };
+      const onProgressEvent = ({ jobId, data }: { jobId: string; data: unknown }): void => {
+        const stage = stageOfJobId(flowId, stages, jobId);
+        if (stage !== undefined && onProgress) onProgress({ flowId, stage, progress: data as number | Record<string, unknown> });
+      };
+      const onAbort = (): void => finish(abortedError(`waiting for flow ${flowId}`, signal?.reason));
+      source.on('completed', onFinished);
+      source.on('failed', onFinished);
+      source.on('progress', onProgressEvent);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return onAbort();
+      // Listening first, then looking: a flow that finished before we listened is seen here.
+      Job.fromId(queue, flowId)
+        .then(async (root) => {
+          const state = root === undefined ? 'unknown' : await root.getState();
+          if (state === 'completed' || state === 'failed') finish();
+        })
+        .catch((error: unknown) => finish(error));
+    });
+  }
+
+  async function resultOf(flowId: string): Promise<FlowResult> {
+    const status = await readFlowStatus(queue, flowId);
+    if (status === undefined) throw new Error(`flow ${flowId} vanished from queue ${queueName}`);
+    return resultOfStatus(status);
+  }
+
+  return {
+    async submitFlow(request) {
+      return addFlow(producer, queue, resolveFlow(request), retry);
+    },
+
+    async runFlow(request, runOptions = {}) {
+      if (runOptions.signal?.aborted) throw abortedError('waiting for a flow', runOptions.signal.reason);
+      const flow = resolveFlow(request);
+      await queueEvents();
+      const existing = await Job.fromId<{ stages: readonly string[] }>(queue, flow.flowId);
+      // An existing flowId keeps the stages it was submitted with.
+      const stages = existing?.data.stages ?? flow.stages;
+      const waiting = waitForFlow(flow.flowId, stages, runOptions);
+      waiting.catch(() => undefined);
+      await addFlow(producer, queue, flow, retry);
+      await waiting;
+      return resultOf(flow.flowId);
+    },
+
+    flowStatus: (flowId) => readFlowStatus(queue, flowId),
+
+    setSchedule: (spec) => upsertSchedule(queue, spec, retry),
+    listSchedules: () => readSchedules(queue),
+    removeSchedule: (id) => deleteSchedule(queue, id),
+
+    async close() {
+      const source = events;
+      events = undefined;
+      await Promise.allSettled([
+        source?.then((e) => e.close()),
+        producer.close(),
+        queue.close(),
+      ]);
+    },
+  };
+}
