@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   LARDER_E_MODEL_CORRUPT: { status: 500, message: 'Model artifact {path} is corrupt: {reason}' },
   LARDER_E_MODEL_NOT_FOUND: { status: 404, message: 'No model {ref}' },
   LARDER_E_MODEL_TRANSITION: { status: 409, message: 'Model {ref} cannot go from {from} to {to}: {reason}' },
+  LARDER_E_JOB_FAILED: { status: 500, message: 'Flow {flow} failed at stage {stage}: {reason}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -11,6 +11,10 @@ import { getCommand } from './commands/get.ts';
 import { initCommand } from './commands/init.ts';
 import { materializeCommand } from './commands/materialize.ts';
 import { modelsCommand } from './commands/models.ts';
+import { predictCommand } from './commands/predict.ts';
+import { scheduleCommand } from './commands/schedule.ts';
+import { trainCommand } from './commands/train.ts';
+import { workerCommand } from './commands/worker.ts';
 import { planCommand } from './commands/plan.ts';
 import { profileCommand } from './commands/profile.ts';
 import { pushCommand } from './commands/push.ts';
@@ -36,7 +40,11 @@ const COMMANDS: Record<string, Command> = {
   profile: profileCommand,
   validate: validateCommand,
   drift: driftCommand,
+  train: trainCommand,
   models: modelsCommand,
+  predict: predictCommand,
+  worker: workerCommand,
+  schedule: scheduleCommand,
 };
 
 function help(): string {

@@ -135,7 +135,7 @@ async function validateDatasetStage(input: StageInput, ctx: StageContext): Promi
       });
       const labelMissing = await labelNulls(store, path, params.label);
       if (labelMissing > 0) {
-        throw larderError('LARDER_E_VALIDATION_FAILED', { what, reason: `${labelMissing} rows have no label '${params.label}'` }, { details: { ...report, ok: false } });
+        throw larderError('LARDER_E_VALIDATION_FAILED', { count: 1, summary: `${what}: ${labelMissing} rows have no label '${params.label}'` }, { details: { ...report, ok: false } });
       }
       return { ok: report.ok, rows: report.rows, issues: report.issues.length, warnings: report.issues.filter((i) => i.severity === 'warn').map((i) => i.message) };
     };
@@ -154,7 +154,7 @@ async function labelNulls(store: FeatureStore, path: string, label: string): Pro
     const rows = await engine.withSession((s) => s.rows(`SELECT count(*) FILTER (WHERE ${quoteIdent(label)} IS NULL) AS n FROM ${fileRelation(path, formatOfPath(path))}`));
     return Number(rows[0]?.['n'] ?? 0);
   } catch (error) {
-    if (isLarderError(error)) throw larderError('LARDER_E_VALIDATION_FAILED', { what: path, reason: `no label column '${label}'` }, { cause: error });
+    if (isLarderError(error)) throw larderError('LARDER_E_VALIDATION_FAILED', { count: 1, summary: `${path} has no label column '${label}'` }, { cause: error });
     throw error;
   } finally {
     engine.close();
