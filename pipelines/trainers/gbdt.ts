@@ -8,7 +8,7 @@
 import { larderError } from '../../errors.ts';
 import { learnEncodings, encodedColumns } from './encode.ts';
 import type { TrainingFrame } from './frame.ts';
-import { binColumn, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
+import { binColumns, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
 import { checkTrainingFrame, lossOf, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { mulberry32 } from './random.ts';
 import { addTreeScores, growTree, type BinnedTree, type GrowContext } from './tree.ts';
@@ -64,8 +64,8 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const encodings = learnEncodings(train, params.smoothing);
   const columns = encodedColumns(train, features, encodings);
   const featureBins: FeatureBins[] = columns.map((column) => learnBins(column, params.bins));
-  const bins = columns.map((column, j) => binColumn(column, featureBins[j]!));
-  const validBins = valid ? encodedColumns(valid, features, encodings).map((column, j) => binColumn(column, featureBins[j]!)) : [];
+  const bins = binColumns(columns, featureBins, train.n);
+  const validBins = valid ? binColumns(encodedColumns(valid, features, encodings), featureBins, valid.n) : undefined;
 
   const n = train.n;
   const y = train.label;
@@ -78,9 +78,8 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const predictions = new Float64Array(n);
   const validPredictions = new Float64Array(valid?.n ?? 0);
   const ctx: GrowContext = {
-    bins, binCounts: featureBins.map((b) => b.uppers.length),
-    grad: new Float64Array(n), hess: new Float64Array(n),
-    scratchG: new Float64Array(n), scratchH: new Float64Array(n), scratchRows: new Uint32Array(n),
+    binned: bins, binCounts: featureBins.map((b) => b.uppers.length),
+    gradHess: new Float64Array(2 * n), scratchRows: new Uint32Array(n),
   };
   const random = mulberry32(params.seed);
   const allRows = new Uint32Array(n);
@@ -94,11 +93,11 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
       const s = scores[i]!;
       if (classification) {
         const p = sigmoid(s);
-        ctx.grad[i] = p - y[i]!;
-        ctx.hess[i] = Math.max(p * (1 - p), 1e-16);
+        ctx.gradHess[2 * i] = p - y[i]!;
+        ctx.gradHess[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
       } else {
-        ctx.grad[i] = s - y[i]!;
-        ctx.hess[i] = 1;
+        ctx.gradHess[2 * i] = s - y[i]!;
+        ctx.gradHess[2 * i + 1] = 1;
       }
     }
     let rows: Uint32Array;
@@ -126,7 +125,7 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
       options.onProgress?.(round + 1, { train: trainLoss });
       continue;
     }
-    addTreeScores(tree, validBins, validScores);
+    addTreeScores(tree, validBins!, validScores);
     for (let i = 0; i < valid.n; i++) validPredictions[i] = classification ? sigmoid(validScores[i]!) : validScores[i]!;
     const validLoss = lossOf(task, valid.label, validPredictions);
     options.onProgress?.(round + 1, { train: trainLoss, valid: validLoss });

@@ -27,41 +27,57 @@ export function learnBins(column: Float32Array, maxBins: number): FeatureBins {
     throw larderError('LARDER_E_INVALID_REQUEST', { reason: `bins must be an integer from 2 to 255, got ${maxBins}` });
   }
   const stride = Math.max(1, Math.floor(column.length / QUANTILE_SAMPLE));
-  const sample: number[] = [];
-  for (let i = 0; i < column.length; i += stride) { const x = column[i]!; if (x === x) sample.push(x); }
-  const sorted = Float32Array.from(sample).sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
-  if (distinct.length === 0) return { uppers: Float32Array.of(FLOAT32_MAX) };
-  if (distinct.length <= maxBins) return { uppers: Float32Array.from(distinct) };
+  const sample = new Float32Array(Math.ceil(column.length / stride));
+  let m = 0;
+  for (let i = 0; i < column.length; i += stride) { const x = column[i]!; if (x === x) sample[m++] = x; }
+  const sorted = sample.subarray(0, m).sort();
+  let distinctCount = 0;
+  for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinctCount++;
+  const distinct = (): Float32Array => {
+    const out = new Float32Array(distinctCount);
+    for (let i = 0, k = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out[k++] = sorted[i]!;
+    return out;
+  };
+  if (distinctCount === 0) return { uppers: Float32Array.of(FLOAT32_MAX) };
+  if (distinctCount <= maxBins) return { uppers: distinct() };
   const uppers: number[] = [];
   for (let k = 1; k < maxBins; k++) {
-    const cut = sorted[Math.floor((k * sorted.length) / maxBins) - 1]!;
+    const cut = sorted[Math.floor((k * m) / maxBins) - 1]!;
     if (uppers.length === 0 || cut > uppers[uppers.length - 1]!) uppers.push(cut);
   }
   // The last bin holds everything above the last cut.
-  if (uppers[uppers.length - 1]! < distinct[distinct.length - 1]!) uppers.push(distinct[distinct.length - 1]!);
+  if (uppers[uppers.length - 1]! < sorted[m - 1]!) uppers.push(sorted[m - 1]!);
   return { uppers: Float32Array.from(uppers) };
 }
 
-/** The bin of every value: the first bin whose upper bound is ≥ x, the last bin above all. */
-export function binColumn(column: Float32Array, bins: FeatureBins): Uint8Array {
-  const { uppers } = bins;
-  const last = uppers.length - 1;
-  const out = new Uint8Array(column.length);
-  for (let i = 0; i < column.length; i++) {
-    const x = column[i]!;
-    if (x !== x) { out[i] = MISSING_BIN; continue; }
-    let lo = 0;
-    let hi = last;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (x <= uppers[mid]!) hi = mid;
-      else lo = mid + 1;
+/** Binned features, row-major: `data[i·features + f]` is row i's bin of feature f. */
+export interface BinnedMatrix {
+  readonly rows: number;
+  readonly features: number;
+  readonly data: Uint8Array;
+}
+
+/** Bins every column: a value goes to the first bin whose upper bound is ≥ it, the last bin above all. */
+export function binColumns(columns: readonly Float32Array[], bins: readonly FeatureBins[], rows: number): BinnedMatrix {
+  const features = columns.length;
+  const data = new Uint8Array(rows * features);
+  columns.forEach((column, f) => {
+    const { uppers } = bins[f]!;
+    const last = uppers.length - 1;
+    for (let i = 0, at = f; i < rows; i++, at += features) {
+      const x = column[i]!;
+      if (x !== x) { data[at] = MISSING_BIN; continue; }
+      let lo = 0;
+      let hi = last;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (x <= uppers[mid]!) hi = mid;
+        else lo = mid + 1;
+      }
+      data[at] = lo;
     }
-    out[i] = lo;
-  }
-  return out;
+  });
+  return { rows, features, data };
 }
 
 /** The float32 threshold of the split "bin ≤ b". */
@@ -71,23 +87,21 @@ export function thresholdOf(bins: FeatureBins, bin: number): number {
 
 /**
  * Sums gradients, hessians and counts per (feature, bin) over `rows[start, end)`, into `hist`
- * laid out as `[(feature·256 + bin)·3 + {0: grad, 1: hess, 2: count}]`. Gradients are gathered
- * in row order first so the inner loop per feature reads them sequentially.
+ * laid out as `[(feature·256 + bin)·3 + {0: grad, 1: hess, 2: count}]`. Row by row, so each
+ * row's bins are read from one cache line however scattered the node's rows are.
  */
-export function buildHistogram(
-  hist: Float64Array, bins: readonly Uint8Array[], rows: Uint32Array, start: number, end: number,
-  grad: Float64Array, hess: Float64Array, scratchG: Float64Array, scratchH: Float64Array,
-): void {
+export function buildHistogram(hist: Float64Array, binned: BinnedMatrix, rows: Uint32Array, start: number, end: number, gradHess: Float64Array): void {
   hist.fill(0);
-  const m = end - start;
-  for (let k = 0; k < m; k++) { const i = rows[start + k]!; scratchG[k] = grad[i]!; scratchH[k] = hess[i]!; }
-  for (let f = 0; f < bins.length; f++) {
-    const column = bins[f]!;
-    const base = f * HISTOGRAM_SLOTS * 3;
-    for (let k = 0; k < m; k++) {
-      const slot = base + column[rows[start + k]!]! * 3;
-      hist[slot]! += scratchG[k]!;
-      hist[slot + 1]! += scratchH[k]!;
+  const { data, features } = binned;
+  for (let k = start; k < end; k++) {
+    const i = rows[k]!;
+    const g = gradHess[2 * i]!;
+    const h = gradHess[2 * i + 1]!;
+    const at = i * features;
+    for (let f = 0, base = 0; f < features; f++, base += HISTOGRAM_SLOTS * 3) {
+      const slot = base + data[at + f]! * 3;
+      hist[slot]! += g;
+      hist[slot + 1]! += h;
       hist[slot + 2]! += 1;
     }
   }

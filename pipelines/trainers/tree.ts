@@ -5,7 +5,7 @@
  * and the better kept; a node that saw no missing value sends them to its larger side. Only the
  * smaller child's histogram is built; the larger one's is the parent's minus it.
  */
-import { buildHistogram, HISTOGRAM_SLOTS, MISSING_BIN } from './histogram.ts';
+import { buildHistogram, HISTOGRAM_SLOTS, MISSING_BIN, type BinnedMatrix } from './histogram.ts';
 
 export interface TreeParams {
   readonly maxDepth: number;
@@ -30,13 +30,11 @@ export interface BinnedTree {
 
 /** Shared buffers for growing many trees over the same rows. */
 export interface GrowContext {
-  readonly bins: readonly Uint8Array[];
+  readonly binned: BinnedMatrix;
   /** Number of non-missing bins per feature. */
   readonly binCounts: readonly number[];
-  readonly grad: Float64Array;
-  readonly hess: Float64Array;
-  readonly scratchG: Float64Array;
-  readonly scratchH: Float64Array;
+  /** Gradient and hessian of row i at `[2i]` and `[2i + 1]` (one cache line per row). */
+  readonly gradHess: Float64Array;
   readonly scratchRows: Uint32Array;
 }
 
@@ -56,7 +54,7 @@ function bestSplit(ctx: GrowContext, hist: Float64Array, g: number, h: number, c
   const consider = (gain: number, feature: number, bin: number, missingLeft: boolean, gl: number, hl: number, cl: number): void => {
     if (gain > bestGain) { bestGain = gain; best = { gain, feature, bin, missingLeft, gl, hl, cl }; }
   };
-  for (let f = 0; f < ctx.bins.length; f++) {
+  for (let f = 0; f < ctx.binned.features; f++) {
     const base = f * HISTOGRAM_SLOTS * 3;
     const ms = base + MISSING_BIN * 3;
     const gm = hist[ms]!, hm = hist[ms + 1]!, cm = hist[ms + 2]!;
@@ -91,11 +89,11 @@ function bestSplit(ctx: GrowContext, hist: Float64Array, g: number, h: number, c
 export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { tree: BinnedTree; leafRanges: [node: number, start: number, end: number][] } {
   const feature: number[] = [], bin: number[] = [], missingLeft: boolean[] = [], left: number[] = [], right: number[] = [], value: number[] = [];
   const addNode = (): number => { feature.push(-1); bin.push(0); missingLeft.push(false); left.push(0); right.push(0); value.push(0); return feature.length - 1; };
-  const histSize = ctx.bins.length * HISTOGRAM_SLOTS * 3;
+  const histSize = ctx.binned.features * HISTOGRAM_SLOTS * 3;
   const rootHist = new Float64Array(histSize);
-  buildHistogram(rootHist, ctx.bins, rows, 0, rows.length, ctx.grad, ctx.hess, ctx.scratchG, ctx.scratchH);
+  buildHistogram(rootHist, ctx.binned, rows, 0, rows.length, ctx.gradHess);
   let g = 0, h = 0;
-  for (let k = 0; k < rows.length; k++) { const i = rows[k]!; g += ctx.grad[i]!; h += ctx.hess[i]!; }
+  for (let k = 0; k < rows.length; k++) { const i = rows[k]!; g += ctx.gradHess[2 * i]!; h += ctx.gradHess[2 * i + 1]!; }
   const root: Leaf = { node: addNode(), start: 0, end: rows.length, depth: 0, hist: rootHist, g, h, c: rows.length, split: null };
   const leaves: Leaf[] = [root];
   const withSplit = (leaf: Leaf): Leaf => {
@@ -113,12 +111,12 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
     if (pick < 0) break;
     const leaf = leaves[pick]!;
     const s = leaf.split!;
-    const column = ctx.bins[s.feature]!;
+    const { data, features } = ctx.binned;
     // Stable partition: left rows stay in place, right rows go through the scratch buffer.
     let write = leaf.start, spill = 0;
     for (let k = leaf.start; k < leaf.end; k++) {
       const i = rows[k]!;
-      const b = column[i]!;
+      const b = data[i * features + s.feature]!;
       if (b === MISSING_BIN ? s.missingLeft : b <= s.bin) rows[write++] = i;
       else ctx.scratchRows[spill++] = i;
     }
@@ -130,7 +128,7 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
     const [small, large] = l.c <= r.c ? [l, r] : [r, l];
     const parentHist = leaf.hist!;
     small.hist = new Float64Array(histSize);
-    buildHistogram(small.hist, ctx.bins, rows, small.start, small.end, ctx.grad, ctx.hess, ctx.scratchG, ctx.scratchH);
+    buildHistogram(small.hist, ctx.binned, rows, small.start, small.end, ctx.gradHess);
     for (let k = 0; k < histSize; k++) parentHist[k]! -= small.hist[k]!;
     large.hist = parentHist;
     leaf.hist = null;
@@ -145,11 +143,12 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
 }
 
 /** Adds the tree's output for every row of binned data to `scores`. */
-export function addTreeScores(tree: BinnedTree, bins: readonly Uint8Array[], scores: Float64Array): void {
+export function addTreeScores(tree: BinnedTree, binned: BinnedMatrix, scores: Float64Array): void {
+  const { data, features } = binned;
   for (let i = 0; i < scores.length; i++) {
     let node = 0;
     while (tree.feature[node]! >= 0) {
-      const b = bins[tree.feature[node]!]![i]!;
+      const b = data[i * features + tree.feature[node]!]!;
       node = (b === MISSING_BIN ? tree.missingLeft[node]! : b <= tree.bin[node]!) ? tree.left[node]! : tree.right[node]!;
     }
     scores[i]! += tree.value[node]!;
