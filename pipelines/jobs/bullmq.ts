@@ -7,6 +7,7 @@
  */
 import { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { isLarderError } from '../../errors.ts';
 import { addFlow, DEFAULT_QUEUE, readFlowStatus, redisOptions, stageOfJobId } from './bullmq-flow.ts';
 import { abortedError, resolveFlow, resolveRetry, resultOfStatus } from './flow.ts';
 import { deleteSchedule, readSchedules, upsertSchedule } from './schedules.ts';
@@ -38,6 +39,8 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
   queue.on('error', () => undefined);
   producer.on('error', () => undefined);
   let events: Promise<QueueEvents> | undefined;
+  /** Aborted by close(): runFlow calls still waiting reject instead of hanging. */
+  const closing = new AbortController();
 
   /**
    * One QueueEvents for the runner, reading the event stream from its current end. Starting at a
@@ -45,6 +48,7 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
    * is missed, which runFlow relies on: it listens, then checks the state.
    */
   function queueEvents(): Promise<QueueEvents> {
+    if (closing.signal.aborted) return Promise.reject(abortedError('waiting for a flow: the runner is closed'));
     events ??= (async () => {
       const client = new Redis(options.connection, { lazyConnect: true, maxRetriesPerRequest: 1 });
       client.on('error', () => undefined);
@@ -72,6 +76,7 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
         source.off('failed', onFinished);
         source.off('progress', onProgressEvent);
         signal?.removeEventListener('abort', onAbort);
+        closing.signal.removeEventListener('abort', onClose);
       };
       const finish = (error?: unknown): void => {
         cleanup();
@@ -86,11 +91,14 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
         if (stage !== undefined && onProgress) onProgress({ flowId, stage, progress: data as number | Record<string, unknown> });
       };
       const onAbort = (): void => finish(abortedError(`waiting for flow ${flowId}`, signal?.reason));
+      const onClose = (): void => finish(abortedError(`waiting for flow ${flowId}: the runner closed`));
       source.on('completed', onFinished);
       source.on('failed', onFinished);
       source.on('progress', onProgressEvent);
       signal?.addEventListener('abort', onAbort, { once: true });
+      closing.signal.addEventListener('abort', onClose, { once: true });
       if (signal?.aborted) return onAbort();
+      if (closing.signal.aborted) return onClose();
       // Listening first, then looking: a flow that finished before we listened is seen here.
       Job.fromId(queue, flowId)
         .then(async (root) => {
@@ -101,6 +109,19 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
     });
   }
 
+  /** Runs `work`; a failure caused by close() (closed connections) is reported as LARDER_E_ABORTED. */
+  async function whileOpen<T>(what: string, work: () => Promise<T>): Promise<T> {
+    if (closing.signal.aborted) throw abortedError(`${what}: the runner is closed`);
+    try {
+      return await work();
+    } catch (error) {
+      if (closing.signal.aborted && !(isLarderError(error) && error.code === 'LARDER_E_ABORTED')) {
+        throw abortedError(`${what}: the runner closed`, error);
+      }
+      throw error;
+    }
+  }
+
   async function resultOf(flowId: string): Promise<FlowResult> {
     const status = await readFlowStatus(queue, flowId);
     if (status === undefined) throw new Error(`flow ${flowId} vanished from queue ${queueName}`);
@@ -108,11 +129,9 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
   }
 
   return {
-    async submitFlow(request) {
-      return addFlow(producer, queue, resolveFlow(request), retry);
-    },
+    submitFlow: (request) => whileOpen('submitting a flow', async () => addFlow(producer, queue, resolveFlow(request), retry)),
 
-    async runFlow(request, runOptions = {}) {
+    runFlow: (request, runOptions = {}) => whileOpen('running a flow', async () => {
       if (runOptions.signal?.aborted) throw abortedError('waiting for a flow', runOptions.signal.reason);
       const flow = resolveFlow(request);
       await queueEvents();
@@ -124,7 +143,7 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
       await addFlow(producer, queue, flow, retry);
       await waiting;
       return resultOf(flow.flowId);
-    },
+    }),
 
     flowStatus: (flowId) => readFlowStatus(queue, flowId),
 
@@ -133,8 +152,8 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
     removeSchedule: (id) => deleteSchedule(queue, id),
 
     async close() {
+      closing.abort();
       const source = events;
-      events = undefined;
       await Promise.allSettled([
         source?.then((e) => e.close()),
         producer.close(),
