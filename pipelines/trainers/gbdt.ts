@@ -86,7 +86,7 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const trees: BinnedTree[] = [];
   let best = { round: -1, loss: Infinity };
   let stoppedEarly = false;
-  let trainLoss = NaN;
+  const trainLosses: number[] = [];
   for (let round = 0; round < params.rounds; round++) {
     throwIfAborted(options.signal, `gbdt training (round ${round})`);
     for (let i = 0; i < n; i++) {
@@ -120,7 +120,8 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
       addTreeScores(tree, bins, scores);
     }
     for (let i = 0; i < n; i++) predictions[i] = classification ? sigmoid(scores[i]!) : scores[i]!;
-    trainLoss = lossOf(task, y, predictions);
+    const trainLoss = lossOf(task, y, predictions);
+    trainLosses.push(trainLoss);
     if (!valid) {
       options.onProgress?.(round + 1, { train: trainLoss });
       continue;
@@ -137,8 +138,12 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const ensemble: TreeEnsemble = {
     task, features, encodings, base,
     trees: kept.map((tree): ValueTree => ({
-      ...tree,
-      threshold: tree.feature.map((f, node) => (f < 0 ? 0 : thresholdOf(featureBins[f]!, tree.bin[node]!))),
+      feature: Int32Array.from(tree.feature),
+      threshold: Float32Array.from(tree.feature, (f, node) => (f < 0 ? 0 : thresholdOf(featureBins[f]!, tree.bin[node]!))),
+      missingLeft: Uint8Array.from(tree.missingLeft, Number),
+      left: Int32Array.from(tree.left),
+      right: Int32Array.from(tree.right),
+      value: Float32Array.from(tree.value),
     })),
   };
   const predict = (frame: TrainingFrame): Float64Array => predictTrees(ensemble, frame);
@@ -149,7 +154,7 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
     params: { ...params },
     info: {
       rows: n, loss: classification ? 'logloss' : 'rmse', rounds, stoppedEarly,
-      trainLoss: valid ? lossOf(task, y, predict(train)) : trainLoss,
+      trainLoss: trainLosses[valid ? best.round : rounds - 1]!,
       ...(valid ? { validRows: valid.n, bestRound: best.round + 1, validLoss: best.loss } : { bestRound: rounds }),
     },
     predict,

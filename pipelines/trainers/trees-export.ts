@@ -12,14 +12,15 @@ import { encodedColumns, graphFront, internalName, type CategoryEncoding } from 
 import type { TrainingFrame } from './frame.ts';
 import { sigmoid, type OnnxExport, type Task } from './model.ts';
 
-/** A tree on raw values: internal nodes send `x ≤ threshold[node]` (float32) left. */
+/** A tree on raw values: internal nodes send `x ≤ threshold[node]` left; leaves have feature −1. */
 export interface ValueTree {
-  readonly feature: readonly number[];
-  readonly threshold: readonly number[];
-  readonly missingLeft: readonly boolean[];
-  readonly left: readonly number[];
-  readonly right: readonly number[];
-  readonly value: readonly number[];
+  readonly feature: Int32Array;
+  readonly threshold: Float32Array;
+  /** 1 where a missing value goes left (the "true" branch). */
+  readonly missingLeft: Uint8Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly value: Float32Array;
 }
 
 export interface TreeEnsemble {
@@ -41,7 +42,7 @@ export function predictTrees(ensemble: TreeEnsemble, frame: TrainingFrame): Floa
       let node = 0;
       while (feature[node]! >= 0) {
         const x = columns[feature[node]!]![i]!;
-        node = (x !== x ? missingLeft[node]! : x <= threshold[node]!) ? left[node]! : right[node]!;
+        node = (x !== x ? missingLeft[node] === 1 : x <= threshold[node]!) ? left[node]! : right[node]!;
       }
       sums[i]! += value[node]!;
     }
@@ -74,7 +75,7 @@ function ensembleAttributes(ensemble: TreeEnsemble): NonNullable<NodeSpec['attri
         return id;
       }
       a.featureIds.push(tree.feature[node]!); a.modes.push('BRANCH_LEQ'); a.values.push(tree.threshold[node]!);
-      a.trueIds.push(0); a.falseIds.push(0); a.missingTrue.push(tree.missingLeft[node]! ? 1 : 0);
+      a.trueIds.push(0); a.falseIds.push(0); a.missingTrue.push(tree.missingLeft[node]!);
       a.trueIds[slot] = visit(tree.left[node]!);
       a.falseIds[slot] = visit(tree.right[node]!);
       return id;
