@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Job, type FlowJob, type JobsOptions, type JobState, type Queue } from 'bullmq';
-import type { ResolvedFlow, ResolvedRetry } from './flow.ts';
+import { isValidFlowId, type ResolvedFlow, type ResolvedRetry } from './flow.ts';
 import type { FlowState, FlowStatus, JsonObject, StageError, StageState, StageStatus } from './types.ts';
 
 /** The queue everything goes to unless told otherwise. */
@@ -98,8 +98,10 @@ function stageStateOf(state: JobState | 'unknown'): StageState {
 
 /** The flow's status from its jobs; undefined when there is no flow with this id. */
 export async function readFlowStatus(queue: Queue, flowId: string): Promise<FlowStatus | undefined> {
+  if (!isValidFlowId(flowId)) return undefined;
   const root = await Job.fromId<StageJobData>(queue, flowId);
-  if (root === undefined) return undefined;
+  // Other jobs of the queue (schedule launches) are not flows.
+  if (root === undefined || root.data.flowId !== flowId || !Array.isArray(root.data.stages)) return undefined;
   const { kind, stages, params } = root.data;
   const jobs = await Promise.all(stages.map((stage) => Job.fromId<StageJobData>(queue, stageJobId(flowId, stages, stage))));
   const states = await Promise.all(jobs.map((job) => (job === undefined ? 'unknown' as const : job.getState())));

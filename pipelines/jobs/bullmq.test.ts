@@ -135,7 +135,11 @@ describe.skipIf(!available)('bullmq runner', () => {
         expect(await runner.flowStatus(flowId)).toMatchObject({ state: 'completed', stages: [{ result: { at: flowId } }] });
       }
       const times = flowIds.map((f) => Number(f.split('@')[1]));
-      expect(times[1]! - times[0]!).toBe(which === 'cron' ? 1000 : 500);
+      // Firings a whole number of periods apart (a busy machine may skip one); cron on whole seconds.
+      const period = which === 'cron' ? 1000 : 500;
+      expect(times[1]! - times[0]!).toBeGreaterThan(0);
+      expect((times[1]! - times[0]!) % period).toBe(0);
+      if (which === 'cron') expect(times[0]! % period).toBe(0);
     }
     // Nothing fires after removal (a launch already taken may still finish).
     const counts = { cron: fired['cron']!.length, every: fired['every']!.length };

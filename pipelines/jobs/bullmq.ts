@@ -61,6 +61,7 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
       }
       const created = new QueueEvents(queueName, { connection: redisOptions(options.connection, true), prefix, lastEventId });
       created.on('error', () => undefined);
+      created.setMaxListeners(0); // three listeners per waiting runFlow call
       await created.waitUntilReady();
       return created;
     })();

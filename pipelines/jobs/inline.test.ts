@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isLarderError } from '../../errors.ts';
+import { isLarderError, larderError } from '../../errors.ts';
+import { defaultFlowId, isRetryable } from './flow.ts';
 import { createInlineRunner } from './inline.ts';
 import { jobRunnerSuite } from './runner.suite.ts';
 
@@ -36,5 +37,26 @@ describe('inline runner', () => {
     await runner.close();
     expect(await result).toMatchObject({ state: 'failed', failedStage: 'long', error: { code: 'LARDER_E_ABORTED' } });
     await expect(runner.submitFlow({ kind: 'k', stages: ['long'], params: {} })).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
+  });
+});
+
+describe('flow ids and retry rules', () => {
+  it('derives the default flowId from kind, stages and params, whatever the key order', () => {
+    const a = defaultFlowId({ kind: 'retrain', stages: ['a', 'b'], params: { x: 1, y: { p: [1, 2], q: null } } });
+    expect(a).toMatch(/^retrain-[0-9a-f]{24}$/);
+    expect(defaultFlowId({ kind: 'retrain', stages: ['a', 'b'], params: { y: { q: null, p: [1, 2] }, x: 1 } })).toBe(a);
+    expect(defaultFlowId({ kind: 'retrain', stages: ['b', 'a'], params: { x: 1, y: { p: [1, 2], q: null } } })).not.toBe(a);
+    expect(defaultFlowId({ kind: 'retrain', stages: ['a', 'b'], params: { x: 1, y: { p: [2, 1], q: null } } })).not.toBe(a);
+    expect(defaultFlowId({ kind: 'other', stages: ['a', 'b'], params: { x: 1, y: { p: [1, 2], q: null } } })).not.toBe(a);
+  });
+
+  it('retries everything but caller mistakes', () => {
+    expect(isRetryable(new Error('ECONNRESET'))).toBe(true);
+    expect(isRetryable('a string')).toBe(true);
+    expect(isRetryable(larderError('LARDER_E_IO', { path: 'p', reason: 'r' }))).toBe(true);
+    expect(isRetryable(larderError('LARDER_E_QUERY_FAILED', { reason: 'r' }))).toBe(true);
+    expect(isRetryable(larderError('LARDER_E_VALIDATION_FAILED', { count: 1, summary: 's' }))).toBe(false);
+    expect(isRetryable(larderError('LARDER_E_UNKNOWN_SERVICE', { name: 'x' }))).toBe(false);
+    expect(isRetryable(larderError('LARDER_E_ABORTED', { what: 'x' }))).toBe(false);
   });
 });
