@@ -7,6 +7,7 @@
  */
 import { larderError } from '../../errors.ts';
 
+/** One reliability bin: predictions in [lo, hi) (the last bin includes 1). */
 export interface CalibrationBin {
   readonly lo: number;
   readonly hi: number;
@@ -16,6 +17,7 @@ export interface CalibrationBin {
   readonly observedRate: number | null;
 }
 
+/** Holdout metrics of a classifier. */
 export interface BinaryMetrics {
   readonly rows: number;
   /** Area under the ROC curve; tied scores count half (average ranks). */
@@ -29,6 +31,7 @@ export interface BinaryMetrics {
   readonly calibration: readonly CalibrationBin[];
 }
 
+/** Holdout metrics of a regressor. */
 export interface RegressionMetrics {
   readonly rows: number;
   readonly rmse: number;
@@ -71,6 +74,7 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
 export function evaluateBinary(labels: ArrayLike<number>, probabilities: ArrayLike<number>, options: { bins?: number } = {}): BinaryMetrics {
   const n = checkLengths(labels, probabilities);
   const binCount = options.bins ?? 10;
+  if (!Number.isInteger(binCount) || binCount < 1) throw larderError('LARDER_E_INVALID_REQUEST', { reason: `calibration bins must be a positive integer, got ${binCount}` });
   const count = new Float64Array(binCount), predicted = new Float64Array(binCount), observed = new Float64Array(binCount);
   let loss = 0, correct = 0, positives = 0;
   for (let i = 0; i < n; i++) {
@@ -112,6 +116,7 @@ export function evaluateRegression(labels: ArrayLike<number>, predictions: Array
   return { rows: n, rmse: Math.sqrt(sq / n), mae: abs / n, r2: total === 0 ? Number.NaN : 1 - sq / total };
 }
 
+/** A metric a gate can compare; logloss, RMSE and MAE are better when lower. */
 export type GateMetric = 'auc' | 'logloss' | 'accuracy' | 'rmse' | 'mae' | 'r2';
 
 /** The candidate passes when its metric is at most `maxDrop` worse than the champion's. */
@@ -120,6 +125,7 @@ export interface GateRule {
   readonly maxDrop: number;
 }
 
+/** The gate's decision, with a reason a person can read. */
 export interface GateResult {
   readonly pass: boolean;
   readonly reason: string;

@@ -12,8 +12,10 @@ import { numericValue } from '../../registry/models/feeds.ts';
 import type { ModelFeature } from '../../registry/models/serving-spec.ts';
 import { mulberry32 } from './random.ts';
 
+/** A numeric column (float32, NaN = missing) or a string column (`null` = missing). */
 export type FrameColumn = Float32Array | readonly (string | null)[];
 
+/** Rows to train on or predict for, column by column. */
 export interface TrainingFrame {
   readonly n: number;
   readonly features: readonly ModelFeature[];

@@ -14,6 +14,7 @@ import { mulberry32 } from './random.ts';
 import { addTreeScores, growTree, type BinnedTree, type GrowContext } from './tree.ts';
 import { exportTrees, predictTrees, type TreeEnsemble, type ValueTree } from './trees-export.ts';
 
+/** GBDT hyperparameters; `GBDT_DEFAULTS` fills what a caller leaves out. */
 export interface GbdtParams {
   readonly rounds: number;
   readonly learningRate: number;
@@ -34,6 +35,7 @@ export interface GbdtParams {
   readonly smoothing: number;
 }
 
+/** LightGBM-like defaults. */
 export const GBDT_DEFAULTS: GbdtParams = {
   rounds: 100, learningRate: 0.1, maxDepth: 6, maxLeaves: 31, minDataInLeaf: 20, minSumHessian: 1e-3,
   l2: 1, minSplitGain: 0, bins: 255, earlyStoppingRounds: 10, seed: 0, subsample: 1, smoothing: 10,

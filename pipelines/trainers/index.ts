@@ -13,11 +13,15 @@ import { trainLogreg, type LogregParams } from './logreg.ts';
 import type { CommonTrainOptions, Task, TrainedModel, TrainerName } from './model.ts';
 
 export { columnsOf, frameFromArrow, frameFromColumns, splitFrame, takeRows, type FrameColumn, type TrainingFrame } from './frame.ts';
-export { compareWithChampion, evaluateBinary, evaluateRegression, gateCandidate, type BinaryMetrics, type GateResult, type GateRule, type RegressionMetrics } from './evaluate.ts';
+export {
+  compareWithChampion, evaluateBinary, evaluateRegression, gateCandidate, rocAuc,
+  type BinaryMetrics, type CalibrationBin, type GateMetric, type GateResult, type GateRule, type RegressionMetrics,
+} from './evaluate.ts';
 export { GBDT_DEFAULTS, type GbdtParams } from './gbdt.ts';
 export { LOGREG_DEFAULTS, type LogregParams } from './logreg.ts';
 export type { OnnxExport, RoundMetrics, Task, TrainedModel, TrainerName, TrainingInfo } from './model.ts';
 
+/** Which trainer, which task, and its parameters; see `GbdtParams` and `LogregParams`. */
 export interface TrainOptions extends Partial<Omit<CommonTrainOptions, 'task'>> {
   readonly trainer: TrainerName;
   /** Default `'classification'`. */

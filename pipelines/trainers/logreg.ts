@@ -18,6 +18,7 @@ import type { TrainingFrame } from './frame.ts';
 import { checkTrainingFrame, lossOf, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { choleskySolve } from './solve.ts';
 
+/** Logistic regression hyperparameters; `LOGREG_DEFAULTS` fills what a caller leaves out. */
 export interface LogregParams {
   /** L2 penalty on standardized weights (objective is a sum over rows). */
   readonly l2: number;
@@ -28,6 +29,7 @@ export interface LogregParams {
   readonly smoothing: number;
 }
 
+/** Defaults: l2 1 (like scikit-learn's C = 1), Newton until the gradient is below 1e-6. */
 export const LOGREG_DEFAULTS: LogregParams = { l2: 1, maxIterations: 50, tolerance: 1e-6, smoothing: 10 };
 
 interface LinearParts {

@@ -7,7 +7,9 @@ import { larderError } from '../../errors.ts';
 import type { ModelFeature, ModelServingSpec } from '../../registry/models/serving-spec.ts';
 import type { TrainingFrame } from './frame.ts';
 
+/** What a model predicts: the probability of a 0/1 label, or a number. */
 export type Task = 'classification' | 'regression';
+/** The trainers `trainModel` knows. */
 export type TrainerName = 'gbdt' | 'logreg';
 
 /** Loss per round (GBDT) or iteration (logistic regression); logloss or RMSE by task. */
@@ -50,6 +52,7 @@ export interface TrainedModel {
   toOnnx(): OnnxExport;
 }
 
+/** Options every trainer takes; `trainModel` fills them from its own options. */
 export interface CommonTrainOptions {
   readonly task: Task;
   readonly valid?: TrainingFrame;
@@ -63,6 +66,13 @@ export function checkTrainingFrame(frame: TrainingFrame, task: Task, role = 'tra
   if (frame.n === 0) fail('it has no rows');
   if (frame.features.length === 0) fail('it has no features');
   if (frame.columns.length !== frame.features.length) fail(`${frame.columns.length} columns for ${frame.features.length} features`);
+  const names = new Set<string>();
+  for (const { name } of frame.features) {
+    if (names.has(name)) fail(`feature '${name}' appears twice`);
+    // Feature names become graph inputs, which must not collide with the output or internal names.
+    if (name === 'probability' || name === 'prediction' || name.startsWith('larder/')) fail(`feature name '${name}' is reserved in exported models; rename the column`);
+    names.add(name);
+  }
   let positives = 0;
   for (let i = 0; i < frame.n; i++) {
     const y = frame.label[i]!;
@@ -77,10 +87,12 @@ export function checkTrainingFrame(frame: TrainingFrame, task: Task, role = 'tra
   }
 }
 
+/** Throws LARDER_E_ABORTED once `signal` has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw larderError('LARDER_E_ABORTED', { what }, { cause: signal.reason });
 }
 
+/** The logistic function. */
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Mean logloss (probabilities clipped to [1e-15, 1 − 1e-15]) or RMSE of `scores`. */

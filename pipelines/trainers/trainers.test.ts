@@ -94,6 +94,10 @@ describe('bad input', () => {
     expect(() => frameFromColumns({ x: [1] }, features, 'y')).toThrow(coded('LARDER_E_INVALID_REQUEST', /'y' is missing/));
     expect(() => trainModel(tiny([0, 1]), { trainer: 'gbdt', params: { maxLeaves: 1 } })).toThrow(coded('LARDER_E_INVALID_REQUEST', /maxLeaves/));
     expect(() => trainModel(tiny([0, 1]), { trainer: 'gbdt', params: { bins: 300 } })).toThrow(coded('LARDER_E_INVALID_REQUEST', /bins/));
+    const reserved = frameFromColumns({ probability: [1, 2], y: [0, 1] }, [{ name: 'probability', dtype: 'float64' }], 'y');
+    expect(() => trainModel(reserved, { trainer: 'logreg' })).toThrow(coded('LARDER_E_INVALID_REQUEST', /reserved/));
+    const twice = frameFromColumns({ x: [1, 2], y: [0, 1] }, [...features, ...features], 'y');
+    expect(() => trainModel(twice, { trainer: 'gbdt' })).toThrow(coded('LARDER_E_INVALID_REQUEST', /appears twice/));
   });
 
   it('refuses to predict on a frame without the model features, and stops when aborted', () => {
