@@ -77,6 +77,23 @@ describe.skipIf(!available)('bullmq runner', () => {
     expect(await runner.submitFlow(flow).then(() => 'resolved', (error: unknown) => (isLarderError(error) ? error.code : String(error)))).toBe('LARDER_E_ABORTED');
   });
 
+  it('runs many flows on several workers: every stage of every flow once, each with its own results', async () => {
+    const { prefix, runner } = setUp();
+    const runs: string[] = [];
+    const handlers: StageHandlers = {
+      dataset: async ({ params }, ctx) => { runs.push(`${ctx.flowId}/dataset`); return { rows: params['i'] as number }; },
+      train: async ({ results }, ctx) => { runs.push(`${ctx.flowId}/train`); return { fit: (results['dataset'] as { rows: number }).rows * 10 }; },
+      register: async ({ results }, ctx) => { runs.push(`${ctx.flowId}/register`); return { version: (results['train'] as { fit: number }).fit + 1 }; },
+    };
+    await worker(prefix, handlers);
+    await startWorker({ connection: url, prefix, handlers, concurrency: 3, ...FAST }).then((w) => { cleanups.push(() => w.close()); });
+    const stages = ['dataset', 'train', 'register'];
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => runner.runFlow({ kind: 'many', stages, params: { i } })));
+    expect(results.map((r) => r.results['register'])).toEqual(Array.from({ length: 8 }, (_, i) => ({ version: i * 10 + 1 })));
+    expect(runs).toHaveLength(24);
+    expect(new Set(runs).size).toBe(24);
+  });
+
   it('fails a stage the worker has no handler for, without retrying', async () => {
     const { prefix, runner } = setUp();
     let ran = 0;

@@ -68,7 +68,8 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
     return events;
   }
 
-  async function waitForFlow(flowId: string, stages: readonly string[], runOptions: RunFlowOptions): Promise<void> {
+  /** Resolves when the flow's root job has completed or failed; `stop` ends the wait with its reason. */
+  async function waitForFlow(flowId: string, stages: readonly string[], runOptions: RunFlowOptions, stop: AbortSignal): Promise<void> {
     const { signal, onProgress } = runOptions;
     const source = await queueEvents();
     await new Promise<void>((resolve, reject) => {
@@ -78,6 +79,7 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
         source.off('progress', onProgressEvent);
         signal?.removeEventListener('abort', onAbort);
         closing.signal.removeEventListener('abort', onClose);
+        stop.removeEventListener('abort', onStop);
       };
       const finish = (error?: unknown): void => {
         cleanup();
@@ -93,13 +95,16 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
       };
       const onAbort = (): void => finish(abortedError(`waiting for flow ${flowId}`, signal?.reason));
       const onClose = (): void => finish(abortedError(`waiting for flow ${flowId}: the runner closed`));
+      const onStop = (): void => finish(stop.reason);
       source.on('completed', onFinished);
       source.on('failed', onFinished);
       source.on('progress', onProgressEvent);
       signal?.addEventListener('abort', onAbort, { once: true });
       closing.signal.addEventListener('abort', onClose, { once: true });
+      stop.addEventListener('abort', onStop, { once: true });
       if (signal?.aborted) return onAbort();
       if (closing.signal.aborted) return onClose();
+      if (stop.aborted) return onStop();
       // Listening first, then looking: a flow that finished before we listened is seen here.
       Job.fromId(queue, flowId)
         .then(async (root) => {
@@ -139,9 +144,15 @@ export function createBullmqRunner(options: BullmqRunnerOptions): BullmqRunner {
       const existing = await Job.fromId<{ stages: readonly string[] }>(queue, flow.flowId);
       // An existing flowId keeps the stages it was submitted with.
       const stages = existing?.data.stages ?? flow.stages;
-      const waiting = waitForFlow(flow.flowId, stages, runOptions);
+      const stop = new AbortController();
+      const waiting = waitForFlow(flow.flowId, stages, runOptions, stop.signal);
       waiting.catch(() => undefined);
-      await addFlow(producer, queue, flow, retry);
+      try {
+        await addFlow(producer, queue, flow, retry);
+      } catch (error) {
+        stop.abort(error); // no listeners left behind
+        throw error;
+      }
       await waiting;
       return resultOf(flow.flowId);
     }),
