@@ -2,8 +2,9 @@
  * @module quickstart
  * `larder quickstart`: the flights example (fixtures/flights, real BTS on-time data) end to end
  * on the embedded default, with a short report: prepare the data, apply, a training dataset
- * (Jan–Apr) written with a manifest, a validation dataset (May) as Arrow, materialize as of the
- * end of the data, and online reads of a few flights with values, statuses and ages.
+ * (Jan–Apr) and a validation dataset (May) written with manifests, both trainers through the
+ * retraining flow (registered, gated, the better one champion), materialize as of the end of
+ * the data, and online reads of a few flights with values, statuses and ages.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import type { OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError } from '../output.ts';
 import { withProgress } from '../progress.ts';
+import { MODEL, trainFlightModels } from './quickstart-models.ts';
 
 export const FLIGHTS_DIR = fileURLToPath(new URL('../../fixtures/flights', import.meta.url));
 
@@ -128,7 +130,9 @@ const USAGE = `Usage: larder quickstart [--project DIR] [--airports ORD,ATL,…]
 
 Runs the flights example end to end (default: the bundled fixtures/flights; DIR must hold a copy
 of it): prepares its data from vega-datasets, applies it, builds a training (Jan–Apr 2001) and a
-validation (May) dataset, materializes as of the end of the data, and reads a few flights online
+validation (May) dataset, trains logistic regression and gradient-boosted trees on Jan–Apr
+through the retraining flow (evaluated on May, registered as model delay, the better one approved
+and champion), materializes as of the end of the data, and reads a few flights online
 (memory store; Redis when REDIS_URL is set). --airports keeps only flights between those
 airports, for a smaller, faster run; --every N takes every Nth flight as a dataset row (the
 features still see every flight).`;
@@ -175,13 +179,22 @@ export const quickstartCommand: Command = {
       const features = (train.columns ?? []).map((c) => c.name);
       say(`  training dataset (${every === 1 ? 'flights' : `1 in ${every} flights`} Jan–Apr): ${count(train.rows)} rows × ${features.length} features → ${path.relative(process.cwd(), trainOut)} (${secs(trainSeconds)}, manifest ${train.id})`);
 
-      const job = store.getHistoricalFeatures({ entities: rows(SPLIT, VALIDATION_END), service: SERVICE });
-      const [validation, validationSeconds] = await timed(() => withProgress(io, 'validation dataset', () => job.toArrow()));
+      const mayOut = path.join(dir, '.larder', 'datasets', 'may.parquet');
+      const [may, validationSeconds] = await timed(() => withProgress(io, 'validation dataset', () => store.writeDataset({ entities: rows(SPLIT, VALIDATION_END), service: SERVICE }, mayOut)));
+      const { readDataset } = await import('../../pipelines/retrain/data.ts');
+      const validation = await readDataset(mayOut, store.config.entityTimestampColumn, dir);
       const lateShare = lateRate(validation);
-      say(`  validation dataset (${every === 1 ? 'flights' : `1 in ${every} flights`} in May), as Arrow in memory: ${count(validation.numRows)} rows × ${validation.numCols} columns, ${(100 * lateShare).toFixed(1)}% late (${secs(validationSeconds)})`);
+      say(`  validation dataset (${every === 1 ? 'flights' : `1 in ${every} flights`} in May): ${count(validation.numRows)} rows × ${validation.numCols} columns, ${(100 * lateShare).toFixed(1)}% late (${secs(validationSeconds)}, manifest ${may.id})`);
       say(`  most nulls in the validation set (a new route or airport has no history yet): ${nullRates(validation, features, 3)}`);
       const signal = SIGNAL.map((f) => [f, auc(validation, f)] as const).filter((e): e is readonly [string, { auc: number; rows: number }] => e[1] !== null);
       if (signal.length > 0) say(`  signal for late arrival in May, AUC of one feature alone (0.5 = none): ${signal.map(([f, s]) => `${f} ${s.auc.toFixed(3)}`).join(', ')}`);
+
+      // Models: the retraining flow per trainer, trained on Jan–Apr and judged on May.
+      const [models, modelSeconds] = await timed(() => withProgress(io, 'train', () => trainFlightModels(store, { train: train.id, holdout: may.id }, SERVICE)));
+      say(`  models on May (base rate ${(100 * lateShare).toFixed(1)}% late; ${secs(modelSeconds)}):`);
+      for (const m of models) {
+        say(`    ${m.trainer.padEnd(7)} AUC ${(m.metrics['auc'] ?? Number.NaN).toFixed(3)}, log loss ${(m.metrics['logloss'] ?? Number.NaN).toFixed(4)}, accuracy ${(m.metrics['accuracy'] ?? Number.NaN).toFixed(3)} → ${MODEL}@${m.version} ${m.status}${m.champion ? ' (champion)' : ''}; gate ${m.gate.pass ? 'passed' : 'not passed'} (${secs(m.seconds)})`);
+      }
 
       // Online: materialize as of the hour after the last departure, then read as serving would
       // ten minutes later (a replayed clock: the data lies in 2001).
@@ -206,7 +219,8 @@ export const quickstartCommand: Command = {
         io.out(JSON.stringify({
           project: store.config.project, data, plan: plan.counts,
           train: { id: train.id, rows: train.rows, path: trainOut, seconds: trainSeconds },
-          validation: { rows: validation.numRows, lateRate: lateShare, seconds: validationSeconds },
+          validation: { id: may.id, rows: validation.numRows, lateRate: lateShare, seconds: validationSeconds },
+          models: { name: MODEL, baseRate: lateShare, runs: models },
           signal: Object.fromEntries(signal.map(([f, s]) => [f, s.auc])),
           materialize: { asOf: asOf.toISOString(), rows: written, views: materialized.length, seconds: materializeSeconds },
           online: { readAt: readAt.toISOString(), entities: requests, ...online },

@@ -20,6 +20,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { isLarderError, larderError } from '../../errors.ts';
 import { selectFeatures } from '../../featurestore/define/selection.ts';
+import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
+import { fileRelation, formatOfPath } from '../../featurestore/offline/sources.ts';
+import { quoteIdent } from '../../featurestore/offline/sql.ts';
 import { openStore, type FeatureStore } from '../../featurestore/store.ts';
 import { createSession, loadModel, runSession } from '../../registry/models/runtime.ts';
 import type { ModelServingSpec } from '../../registry/models/serving-spec.ts';
@@ -146,9 +149,6 @@ async function validateDatasetStage(input: StageInput, ctx: StageContext): Promi
 }
 
 async function labelNulls(store: FeatureStore, path: string, label: string): Promise<number> {
-  const { DuckDBEngine } = await import('../../featurestore/offline/duckdb.ts');
-  const { fileRelation, formatOfPath } = await import('../../featurestore/offline/sources.ts');
-  const { quoteIdent } = await import('../../featurestore/offline/sql.ts');
   const engine = await DuckDBEngine.open({ path: ':memory:', projectDir: store.config.dir });
   try {
     const rows = await engine.withSession((s) => s.rows(`SELECT count(*) FILTER (WHERE ${quoteIdent(label)} IS NULL) AS n FROM ${fileRelation(path, formatOfPath(path))}`));
@@ -161,7 +161,6 @@ async function labelNulls(store: FeatureStore, path: string, label: string): Pro
   }
 }
 
-/** The training rows and the holdout rows as frames, split as the params say. */
 interface Frames {
   readonly train: TrainingFrame;
   /** Event times of the training rows, ascending. */
@@ -170,20 +169,37 @@ interface Frames {
   readonly holdoutFrom: number | null;
 }
 
+/** The training rows and the holdout rows as frames, split as the params say. */
 async function frames(params: RetrainParams, data: DatasetResult, signal: AbortSignal): Promise<Frames> {
   const table = await readDataset(data.train.path, data.timestampColumn, params.project, signal);
   const all = frameFromArrow(table, data.features, params.label);
   const times = eventTimes(table, data.timestampColumn);
   if (data.holdout !== null) {
-    const other = await readDataset(data.holdout.path, data.timestampColumn, params.project, signal);
-    const otherTimes = eventTimes(other, data.timestampColumn);
-    return { train: all, trainTimes: times, holdout: frameFromArrow(other, data.features, params.label), holdoutFrom: otherTimes.length > 0 ? otherTimes[0]! : null };
+    const holdout = await holdoutFrame(params, data, signal);
+    return { train: all, trainTimes: times, ...holdout };
   }
+  const split = splitOf(params, times);
+  return { train: takeRows(all, split.before), trainTimes: times.subarray(0, split.before.length), holdout: takeRows(all, split.after), holdoutFrom: split.from };
+}
+
+function splitOf(params: RetrainParams, times: Float64Array): ReturnType<typeof splitByTime> {
   const split = splitByTime(times, params.holdoutFrom === undefined ? { fraction: 0.2 } : { from: Date.parse(params.holdoutFrom) });
   if (split.before.length === 0 || split.after.length === 0) {
     throw larderError('LARDER_E_INVALID_REQUEST', { reason: `the split leaves ${split.before.length} training and ${split.after.length} holdout rows; move holdoutFrom` });
   }
-  return { train: takeRows(all, split.before), trainTimes: times.subarray(0, split.before.length), holdout: takeRows(all, split.after), holdoutFrom: split.from };
+  return split;
+}
+
+/** Only the holdout rows (evaluation): reads the training dataset only when the holdout is cut from it. */
+async function holdoutFrame(params: RetrainParams, data: DatasetResult, signal: AbortSignal): Promise<{ holdout: TrainingFrame; holdoutFrom: number | null }> {
+  if (data.holdout === null) {
+    const table = await readDataset(data.train.path, data.timestampColumn, params.project, signal);
+    const split = splitOf(params, eventTimes(table, data.timestampColumn));
+    return { holdout: frameFromArrow(table.slice(split.before.length), data.features, params.label), holdoutFrom: split.from };
+  }
+  const table = await readDataset(data.holdout.path, data.timestampColumn, params.project, signal);
+  const times = eventTimes(table, data.timestampColumn);
+  return { holdout: frameFromArrow(table, data.features, params.label), holdoutFrom: times.length > 0 ? times[0]! : null };
 }
 
 async function trainStage(input: StageInput, ctx: StageContext): Promise<TrainResult> {
@@ -227,7 +243,7 @@ async function evaluateStage(input: StageInput, ctx: StageContext): Promise<Eval
   const params = parseRetrainParams(input.params);
   const data = previous<DatasetResult>(input, 'dataset');
   const trained = previous<TrainResult>(input, 'train');
-  const { holdout } = await frames(params, data, ctx.signal);
+  const { holdout } = await holdoutFrame(params, data, ctx.signal);
   const serving = JSON.parse(await readFile(`${trained.artifact}.serving.json`, 'utf8')) as ModelServingSpec;
   const session = await createSession(await readFile(trained.artifact), trained.artifact);
   const columns = columnsOf(holdout);
