@@ -81,7 +81,7 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const validPredictions = new Float64Array(valid?.n ?? 0);
   const ctx: GrowContext = {
     binned: bins, binCounts: featureBins.map((b) => b.uppers.length),
-    gradHess: new Float64Array(2 * n), scratchRows: new Uint32Array(n),
+    gradHess: new Float64Array(2 * n), scratchRows: new Uint32Array(n), histogramPool: [],
   };
   const random = mulberry32(params.seed);
   const allRows = new Uint32Array(n);

@@ -36,6 +36,8 @@ export interface GrowContext {
   /** Gradient and hessian of row i at `[2i]` and `[2i + 1]` (one cache line per row). */
   readonly gradHess: Float64Array;
   readonly scratchRows: Uint32Array;
+  /** Histogram buffers free for reuse (filled as trees release them). */
+  readonly histogramPool: Float64Array[];
 }
 
 interface Split { gain: number; feature: number; bin: number; missingLeft: boolean; gl: number; hl: number; cl: number }
@@ -90,15 +92,17 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
   const feature: number[] = [], bin: number[] = [], missingLeft: boolean[] = [], left: number[] = [], right: number[] = [], value: number[] = [];
   const addNode = (): number => { feature.push(-1); bin.push(0); missingLeft.push(false); left.push(0); right.push(0); value.push(0); return feature.length - 1; };
   const histSize = ctx.binned.features * HISTOGRAM_SLOTS * 3;
-  const rootHist = new Float64Array(histSize);
+  const pool = ctx.histogramPool;
+  const take = (): Float64Array => pool.pop() ?? new Float64Array(histSize);
+  const rootHist = take();
   buildHistogram(rootHist, ctx.binned, rows, 0, rows.length, ctx.gradHess);
   let g = 0, h = 0;
   for (let k = 0; k < rows.length; k++) { const i = rows[k]!; g += ctx.gradHess[2 * i]!; h += ctx.gradHess[2 * i + 1]!; }
   const root: Leaf = { node: addNode(), start: 0, end: rows.length, depth: 0, hist: rootHist, g, h, c: rows.length, split: null };
   const leaves: Leaf[] = [root];
   const withSplit = (leaf: Leaf): Leaf => {
-    leaf.split = leaf.depth < p.maxDepth ? bestSplit(ctx, leaf.hist!, leaf.g, leaf.h, leaf.c, p) : null;
-    if (leaf.split === null) leaf.hist = null;
+    leaf.split = leaf.hist !== null && leaf.depth < p.maxDepth ? bestSplit(ctx, leaf.hist, leaf.g, leaf.h, leaf.c, p) : null;
+    if (leaf.split === null && leaf.hist !== null) { pool.push(leaf.hist); leaf.hist = null; }
     return leaf;
   };
   withSplit(root);
@@ -127,15 +131,24 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
     left[leaf.node] = l.node; right[leaf.node] = r.node;
     const [small, large] = l.c <= r.c ? [l, r] : [r, l];
     const parentHist = leaf.hist!;
-    small.hist = new Float64Array(histSize);
-    buildHistogram(small.hist, ctx.binned, rows, small.start, small.end, ctx.gradHess);
-    for (let k = 0; k < histSize; k++) parentHist[k]! -= small.hist[k]!;
-    large.hist = parentHist;
     leaf.hist = null;
+    // A child that can never split needs no histogram (the last level of a depth-limited tree).
+    const splittable = (child: Leaf): boolean => child.depth < p.maxDepth && child.c >= 2 * p.minDataInLeaf && leaves.length + 1 < p.maxLeaves;
+    if (splittable(small) || splittable(large)) {
+      small.hist = take();
+      buildHistogram(small.hist, ctx.binned, rows, small.start, small.end, ctx.gradHess);
+    }
+    if (small.hist !== null && splittable(large)) {
+      for (let k = 0; k < histSize; k++) parentHist[k]! -= small.hist[k]!;
+      large.hist = parentHist;
+    } else {
+      pool.push(parentHist);
+    }
     leaves.splice(pick, 1, withSplit(l), withSplit(r));
   }
   const leafRanges: [number, number, number][] = [];
   for (const leaf of leaves) {
+    if (leaf.hist !== null) pool.push(leaf.hist);
     value[leaf.node] = Math.fround((-leaf.g / (leaf.h + p.l2)) * p.learningRate);
     leafRanges.push([leaf.node, leaf.start, leaf.end]);
   }
