@@ -39,10 +39,12 @@ export interface LaunchJobData {
   readonly retry: ResolvedRetry;
 }
 
+/** BullMQ connection options for a Redis URL; blocking connections (workers, events) never give up on a command. */
 export function redisOptions(url: string, blocking: boolean): { url: string; maxRetriesPerRequest?: null } {
   return blocking ? { url, maxRetriesPerRequest: null } : { url };
 }
 
+/** The job id of a stage: the flowId for the last stage (the root), `<flowId>.<stage>` otherwise. */
 export function stageJobId(flowId: string, stages: readonly string[], stage: string): string {
   return stage === stages[stages.length - 1] ? flowId : `${flowId}.${stage}`;
 }

@@ -40,6 +40,7 @@ export function defaultFlowId(request: Pick<FlowRequest, 'kind' | 'stages' | 'pa
   return `${request.kind}-${digest.slice(0, 24)}`;
 }
 
+/** Whether a flowId can name a flow: BullMQ job ids allow no `:` and no all-digit custom ids. */
 export function isValidFlowId(flowId: string): boolean {
   return FLOW_ID.test(flowId) && !/^\d+$/.test(flowId);
 }
@@ -108,11 +109,13 @@ export function toStageError(error: unknown): StageError {
   return { code: null, message: reasonOf(error) };
 }
 
+/** Retry options with their defaults filled in. */
 export interface ResolvedRetry {
   readonly attempts: number;
   readonly backoffMs: number;
 }
 
+/** Fills in the retry defaults (3 attempts, 1 s) and checks the values (`LARDER_E_CONFIG_INVALID`). */
 export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
   const attempts = options.attempts ?? 3;
   const backoffMs = options.backoffMs ?? 1000;
@@ -160,6 +163,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** `LARDER_E_ABORTED` for `what`. */
 export function abortedError(what: string, cause?: unknown): Error {
   return larderError('LARDER_E_ABORTED', { what }, cause === undefined ? {} : { cause });
 }

@@ -47,6 +47,7 @@ export function scheduleProblems(spec: ScheduleSpec): string[] {
   return problems;
 }
 
+/** Creates or replaces the scheduler `spec.id`; throws `LARDER_E_INVALID_REQUEST` listing every problem. */
 export async function upsertSchedule(queue: Queue, spec: ScheduleSpec, retry: ResolvedRetry): Promise<void> {
   const problems = scheduleProblems(spec);
   if (problems.length > 0) {
@@ -73,6 +74,7 @@ export async function upsertSchedule(queue: Queue, spec: ScheduleSpec, retry: Re
   });
 }
 
+/** The queue's flow schedules, by id. */
 export async function readSchedules(queue: Queue): Promise<ScheduleInfo[]> {
   const schedulers = await queue.getJobSchedulers(0, -1, true);
   const schedules: ScheduleInfo[] = [];
@@ -92,6 +94,7 @@ export async function readSchedules(queue: Queue): Promise<ScheduleInfo[]> {
   return schedules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** Removes the scheduler and its pending firing; false when there was none. */
 export async function deleteSchedule(queue: Queue, id: string): Promise<boolean> {
   return queue.removeJobScheduler(id);
 }

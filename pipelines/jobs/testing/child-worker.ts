@@ -27,6 +27,7 @@ export interface ChildWorkerEnv {
   readonly RETURN_AFTER_MS?: string;
 }
 
+/** Starts the worker process and resolves once it prints `ready`. */
 export async function startChildWorker(env: ChildWorkerEnv): Promise<ChildWorker> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { ...process.env, ...env },

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 
+/** A fresh queue namespace, `test-<uuid>`. */
 export function testPrefix(): string {
   return `test-${randomUUID()}`;
 }
