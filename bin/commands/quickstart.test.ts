@@ -27,6 +27,7 @@ interface Report {
   train: { rows: number; path: string };
   validation: { rows: number; lateRate: number };
   signal: Record<string, number>;
+  models: { name: string; baseRate: number; runs: { trainer: string; version: string; status: string; champion: boolean; metrics: Record<string, number>; gate: { pass: boolean } }[] };
   materialize: { asOf: string; rows: number; views: number };
   online: { features: string[]; rows: { values: Record<string, unknown>; statuses: Record<string, string>; eventTimestamps: Record<string, string | null> }[] };
   seconds: number;
@@ -97,6 +98,16 @@ describe('larder quickstart', () => {
     expect(unknown?.values['destination_state']).toBe('MS');
     expect(unknown?.statuses['origin_late_rate_7d']).toBe('PRESENT');
 
+    // Both trainers went through the flow and beat the base rate on May; logistic regression,
+    // first, became the champion, and gradient boosting was gated against it.
+    const [logreg, gbdt] = report.models.runs;
+    expect(report.models.runs.map((r) => `${r.trainer}@${r.version}`)).toEqual(['logreg@1.0.0', 'gbdt@1.1.0']);
+    expect(logreg).toMatchObject({ status: 'deployed', champion: true });
+    for (const run of report.models.runs) {
+      expect(run.metrics['auc']).toBeGreaterThan(0.55);
+      expect(run.metrics['baseRate']).toBeCloseTo(report.validation.lateRate, 9);
+    }
+    expect(gbdt?.status).toBe(gbdt?.gate.pass ? 'deployed' : 'registered');
   });
 
   // A second run of the same project: the data is reused, apply changes nothing, and Redis
@@ -110,6 +121,8 @@ describe('larder quickstart', () => {
       expect(again.plan).toMatchObject({ add: 0, change: 0, remove: 0 });
       expect(again.train.rows).toBe(first?.train.rows);
       expect(again.materialize.views).toBe(6);
+      // Deterministic trainers: the same artifacts again, so the registry gains no version.
+      expect(again.models.runs.map((r) => `${r.trainer}@${r.version}`)).toEqual(first?.models.runs.map((r) => `${r.trainer}@${r.version}`));
       expect(again.online.rows.map((r) => r.statuses)).toEqual(first?.online.rows.map((r) => r.statuses));
       // Equal up to float rounding: DuckDB's parallel aggregates may sum in another order.
       const rounded = (rows: Report['online']['rows'] | undefined) => rows?.map((r) => Object.fromEntries(Object.entries(r.values)
