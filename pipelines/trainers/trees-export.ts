@@ -32,20 +32,48 @@ export interface TreeEnsemble {
   readonly trees: readonly ValueTree[];
 }
 
+/** All trees in one set of arrays (node ids offset per tree), so prediction walks flat memory. */
+function flatForest(trees: readonly ValueTree[]): ValueTree & { roots: Int32Array } {
+  const size = trees.reduce((n, t) => n + t.feature.length, 0);
+  const flat = {
+    roots: new Int32Array(trees.length), feature: new Int32Array(size), threshold: new Float32Array(size), missingLeft: new Uint8Array(size),
+    left: new Int32Array(size), right: new Int32Array(size), value: new Float32Array(size),
+  };
+  let offset = 0;
+  trees.forEach((tree, t) => {
+    flat.roots[t] = offset;
+    flat.feature.set(tree.feature, offset);
+    flat.threshold.set(tree.threshold, offset);
+    flat.missingLeft.set(tree.missingLeft, offset);
+    flat.value.set(tree.value, offset);
+    for (let k = 0; k < tree.feature.length; k++) { flat.left[offset + k] = offset + tree.left[k]!; flat.right[offset + k] = offset + tree.right[k]!; }
+    offset += tree.feature.length;
+  });
+  return flat;
+}
+
 /** Probabilities (classification) or predictions (regression) for every row of `frame`. */
 export function predictTrees(ensemble: TreeEnsemble, frame: TrainingFrame): Float64Array {
   const columns = encodedColumns(frame, ensemble.features, ensemble.encodings);
+  // Row-major copy: one row's features share a cache line while every tree walks them.
+  const width = columns.length;
+  const matrix = new Float32Array(frame.n * width);
+  columns.forEach((column, j) => { for (let i = 0, at = j; i < frame.n; i++, at += width) matrix[at] = column[i]!; });
+  const { roots, feature, threshold, missingLeft, left, right, value } = flatForest(ensemble.trees);
   const sums = new Float32Array(frame.n);
-  for (const tree of ensemble.trees) {
-    const { feature, threshold, missingLeft, left, right, value } = tree;
-    for (let i = 0; i < frame.n; i++) {
-      let node = 0;
-      while (feature[node]! >= 0) {
-        const x = columns[feature[node]!]![i]!;
+  for (let i = 0, row = 0; i < frame.n; i++, row += width) {
+    let sum = 0;
+    for (let t = 0; t < roots.length; t++) {
+      let node = roots[t]!;
+      let f = feature[node]!;
+      while (f >= 0) {
+        const x = matrix[row + f]!;
         node = (x !== x ? missingLeft[node] === 1 : x <= threshold[node]!) ? left[node]! : right[node]!;
+        f = feature[node]!;
       }
-      sums[i]! += value[node]!;
+      sum = Math.fround(sum + value[node]!);
     }
+    sums[i] = sum;
   }
   const out = new Float64Array(frame.n);
   const classification = ensemble.task === 'classification';
