@@ -1,13 +1,13 @@
 /**
  * @module pipelines/trainers/logreg
  * L2-regularized logistic regression, fit by Newton's method with backtracking (deterministic;
- * the seed is not used). Features are standardized for fitting: missing values are imputed
- * with the training mean, then centered and scaled. The scale is folded into the exported
+ * the seed is not used). Features are standardized for fitting: missing values (and ±Infinity,
+ * which a linear model cannot weigh) are imputed with the training mean, then centered and scaled. The scale is folded into the exported
  * weights; the centering stays a `Sub` in the graph because folding it into the bias would make
  * float32 cancel large offsets such as epoch-ms timestamps. Objective:
  * `Σ logloss + (l2 / 2)·‖w‖²` on standardized weights (the bias is not penalized).
  *
- * Graph: inputs → encoders → Concat → `Where(IsNaN(X), mean, X)` → `Sub(mean)` → `MatMul(W)` →
+ * Graph: inputs → encoders → Concat → `Where(IsNaN(X) ∨ IsInf(X), mean, X)` → `Sub(mean)` → `MatMul(W)` →
  * `Add(b)` → `Sigmoid` → `probability` [N, 1].
  */
 import { larderError } from '../../errors.ts';
@@ -50,7 +50,7 @@ function predictLinear(parts: LinearParts, frame: TrainingFrame): Float64Array {
     const w = parts.weights[j]!;
     for (let i = 0; i < frame.n; i++) {
       const x = column[i]!;
-      if (x === x) out[i]! += w * Math.fround(x - mean);
+      if (Number.isFinite(x)) out[i]! += w * Math.fround(x - mean);
     }
   });
   for (let i = 0; i < frame.n; i++) out[i] = sigmoid(out[i]!);
@@ -73,7 +73,9 @@ function exportLinear(parts: LinearParts): Uint8Array {
     ],
     nodes: [
       ...front.nodes,
-      { op: 'IsNaN', inputs: [x], outputs: [name('missing')] },
+      { op: 'IsNaN', inputs: [x], outputs: [name('nan')] },
+      { op: 'IsInf', inputs: [x], outputs: [name('infinite')] },
+      { op: 'Or', inputs: [name('nan'), name('infinite')], outputs: [name('missing')] },
       { op: 'Where', inputs: [name('missing'), name('mean'), x], outputs: [name('imputed')] },
       { op: 'Sub', inputs: [name('imputed'), name('mean')], outputs: [name('centered')] },
       { op: 'MatMul', inputs: [name('centered'), name('weights')], outputs: [name('xw')] },
@@ -115,12 +117,12 @@ export function trainLogreg(train: TrainingFrame, options: CommonTrainOptions & 
   const z = columns.map((column, j) => {
     let sum = 0;
     let count = 0;
-    for (let i = 0; i < n; i++) { const x = column[i]!; if (x === x) { sum += x; count++; } }
+    for (let i = 0; i < n; i++) { const x = column[i]!; if (Number.isFinite(x)) { sum += x; count++; } }
     const m = Math.fround(count === 0 ? 0 : sum / count);
     mean[j] = m;
     const out = new Float64Array(n);
     let sq = 0;
-    for (let i = 0; i < n; i++) { const x = column[i]!; const c = x === x ? Math.fround(x - m) : 0; out[i] = c; sq += c * c; }
+    for (let i = 0; i < n; i++) { const x = column[i]!; const c = Number.isFinite(x) ? Math.fround(x - m) : 0; out[i] = c; sq += c * c; }
     const std = Math.sqrt(sq / n);
     scale[j] = std > 1e-12 && Number.isFinite(std) ? std : 1;
     for (let i = 0; i < n; i++) out[i]! /= scale[j]!;

@@ -26,11 +26,11 @@ async function onnxPredict(model: TrainedModel, columns: FeatureColumns, n: numb
 /** Training rows (every split threshold is a training value), fresh rows, and nasty rows. */
 function testColumns(train: SyntheticData, fresh: SyntheticData): { columns: Record<string, unknown[]>; n: number } {
   const nasty: Record<string, unknown[]> = {
-    a: [null, 0, -1, 1, 0.5, null], b: [null, 0, 1, -1, -0.5, 0.25],
-    c: [null, null, 0, 3, -3, 1e6], city: [null, '', 'Nowhere', 'sfo', 'SFO ', 'JFK'],
-    count: [null, 0, 6, 5, 100, -1], flag: [null, false, true, null, true, false],
-    when: [null, new Date(0), new Date(Date.UTC(2026, 5, 1)), new Date(Date.UTC(2030, 0, 1)), null, new Date(Date.UTC(2026, 0, 1))],
-    noise0: [null, 0, 1, -1, 40, null],
+    a: [null, 0, -1, 1, 0.5, null, 0.3], b: [null, 0, 1, -1, -0.5, 0.25, -0.2],
+    c: [null, null, 0, 3, -3, 1e6, Infinity], city: [null, '', 'Nowhere', 'sfo', 'SFO ', 'JFK', 'LAX'],
+    count: [null, 0, 6, 5, 100, -1, 3], flag: [null, false, true, null, true, false, true],
+    when: [null, new Date(0), new Date(Date.UTC(2026, 5, 1)), new Date(Date.UTC(2030, 0, 1)), null, new Date(Date.UTC(2026, 0, 1)), new Date(Date.UTC(2026, 3, 1))],
+    noise0: [null, 0, 1, -1, 40, null, -Infinity],
   };
   const columns: Record<string, unknown[]> = {};
   for (const f of train.features) columns[f.name] = [...train.columns[f.name]!, ...fresh.columns[f.name]!, ...nasty[f.name]!];

@@ -115,12 +115,12 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
     if (pick < 0) break;
     const leaf = leaves[pick]!;
     const s = leaf.split!;
-    const { data, features } = ctx.binned;
+    const column = ctx.binned.columns[s.feature]!;
     // Stable partition: left rows stay in place, right rows go through the scratch buffer.
     let write = leaf.start, spill = 0;
     for (let k = leaf.start; k < leaf.end; k++) {
       const i = rows[k]!;
-      const b = data[i * features + s.feature]!;
+      const b = column[i]!;
       if (b === MISSING_BIN ? s.missingLeft : b <= s.bin) rows[write++] = i;
       else ctx.scratchRows[spill++] = i;
     }
