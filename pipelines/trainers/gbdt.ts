@@ -11,7 +11,7 @@ import type { TrainingFrame } from './frame.ts';
 import { binColumns, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
 import { checkTrainingFrame, lossOf, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { mulberry32 } from './random.ts';
-import { addTreeScores, growTree, type BinnedTree, type GrowContext } from './tree.ts';
+import { addTreeScores, growContext, growTree, type BinnedTree } from './tree.ts';
 import { exportTrees, predictTrees, type TreeEnsemble, type ValueTree } from './trees-export.ts';
 
 /** GBDT hyperparameters; `GBDT_DEFAULTS` fills what a caller leaves out. */
@@ -66,7 +66,8 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const encodings = learnEncodings(train, params.smoothing);
   const columns = encodedColumns(train, features, encodings);
   const featureBins: FeatureBins[] = columns.map((column) => learnBins(column, params.bins));
-  const bins = binColumns(columns, featureBins, train.n);
+  // Rows padded to whole 32-bit words: the tree grower moves rows around as words.
+  const bins = binColumns(columns, featureBins, train.n, Math.ceil(columns.length / 4) * 4);
   const validBins = valid ? binColumns(encodedColumns(valid, features, encodings), featureBins, valid.n) : undefined;
 
   const n = train.n;
@@ -79,47 +80,41 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   const validScores = new Float64Array(valid?.n ?? 0).fill(base);
   const predictions = new Float64Array(n);
   const validPredictions = new Float64Array(valid?.n ?? 0);
-  const ctx: GrowContext = {
-    binned: bins, binCounts: featureBins.map((b) => b.uppers.length),
-    gradHess: new Float64Array(2 * n), scratchRows: new Uint32Array(n), histogramPool: [],
-  };
+  const ctx = growContext(bins, featureBins.map((b) => b.uppers.length));
   const random = mulberry32(params.seed);
-  const allRows = new Uint32Array(n);
+  const sampled = params.subsample < 1 ? new Uint8Array(n) : undefined;
   const trees: BinnedTree[] = [];
   let best = { round: -1, loss: Infinity };
   let stoppedEarly = false;
   const trainLosses: number[] = [];
   for (let round = 0; round < params.rounds; round++) {
     throwIfAborted(options.signal, `gbdt training (round ${round})`);
-    for (let i = 0; i < n; i++) {
+    // The sample is drawn in row order, so it does not depend on how rows are arranged.
+    if (sampled) for (let i = 0; i < n; i++) sampled[i] = random() < params.subsample ? 1 : 0;
+    const { order, stats } = ctx;
+    for (let pos = 0; pos < n; pos++) {
+      const i = order[pos]!;
       const s = scores[i]!;
+      const w = sampled ? sampled[i]! : 1;
+      let g: number, h: number;
       if (classification) {
         const p = sigmoid(s);
-        ctx.gradHess[2 * i] = p - y[i]!;
-        ctx.gradHess[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
+        g = p - y[i]!;
+        h = Math.max(p * (1 - p), 1e-16);
       } else {
-        ctx.gradHess[2 * i] = s - y[i]!;
-        ctx.gradHess[2 * i + 1] = 1;
+        g = s - y[i]!;
+        h = 1;
       }
+      stats[3 * pos] = g * w;
+      stats[3 * pos + 1] = h * w;
+      stats[3 * pos + 2] = w;
     }
-    let rows: Uint32Array;
-    if (params.subsample < 1) {
-      const picked: number[] = [];
-      for (let i = 0; i < n; i++) if (random() < params.subsample) picked.push(i);
-      rows = Uint32Array.from(picked);
-    } else {
-      for (let i = 0; i < n; i++) allRows[i] = i;
-      rows = allRows;
-    }
-    const { tree, leafRanges } = growTree(ctx, rows, params);
+    const { tree, leafRanges } = growTree(ctx, params);
     trees.push(tree);
-    if (rows.length === n) {
-      for (const [node, start, end] of leafRanges) {
-        const v = tree.value[node]!;
-        for (let k = start; k < end; k++) scores[rows[k]!]! += v;
-      }
-    } else {
-      addTreeScores(tree, bins, scores);
+    // Every row, sampled or not, sits in some leaf's range of positions.
+    for (const [node, start, end] of leafRanges) {
+      const v = tree.value[node]!;
+      for (let pos = start; pos < end; pos++) scores[order[pos]!]! += v;
     }
     for (let i = 0; i < n; i++) predictions[i] = classification ? sigmoid(scores[i]!) : scores[i]!;
     const trainLoss = lossOf(task, y, predictions);

@@ -20,7 +20,7 @@ describe('histogram binning', () => {
       const column = nastyColumn(seed, 3000);
       const bins = learnBins(column, maxBins);
       expect(bins.uppers.length).toBeLessThanOrEqual(maxBins);
-      const { data, columns } = binColumns([column, column], [bins, bins], column.length);
+      const { data } = binColumns([column, column], [bins, bins], column.length, 4);
       const last = bins.uppers.length - 1;
       for (let i = 0; i < column.length; i++) {
         const x = column[i]!;
@@ -29,8 +29,8 @@ describe('histogram binning', () => {
           expected = last;
           for (let b = 0; b < last; b++) if (bins.uppers[b]! >= x) { expected = b; break; }
         }
-        expect(columns[0]![i]).toBe(expected);
-        expect(data[2 * i + 1]).toBe(expected);
+        expect(data[4 * i]).toBe(expected);
+        expect(data[4 * i + 1]).toBe(expected);
       }
     }
   });
@@ -39,7 +39,7 @@ describe('histogram binning', () => {
     const train = nastyColumn(5, 2000);
     const bins = learnBins(train, 32);
     const probe = Float32Array.from([...nastyColumn(6, 2000), ...bins.uppers, Infinity, -Infinity, 3.4028234663852886e38]);
-    const [binned] = binColumns([probe], [bins], probe.length).columns;
+    const binned = binColumns([probe], [bins], probe.length).data;
     for (let i = 0; i < probe.length; i++) {
       const x = probe[i]!;
       if (Number.isNaN(x)) continue;
@@ -49,7 +49,7 @@ describe('histogram binning', () => {
 
   it('handles columns with no values and refuses bad bin counts', () => {
     const empty = learnBins(Float32Array.of(Number.NaN, Number.NaN), 255);
-    expect(Array.from(binColumns([Float32Array.of(Number.NaN, 3)], [empty], 2).columns[0]!)).toEqual([MISSING_BIN, 0]);
+    expect(Array.from(binColumns([Float32Array.of(Number.NaN, 3)], [empty], 2).data)).toEqual([MISSING_BIN, 0]);
     expect(() => learnBins(Float32Array.of(1), 1)).toThrow(expect.objectContaining({ code: 'LARDER_E_INVALID_REQUEST' }));
     expect(() => learnBins(Float32Array.of(1), 256)).toThrow(/2 to 255/);
   });

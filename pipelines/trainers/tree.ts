@@ -4,6 +4,10 @@
  * leaf limit, as LightGBM does. Each split learns where missing values go: both sides are tried
  * and the better kept; a node that saw no missing value sends them to its larger side. Only the
  * smaller child's histogram is built; the larger one's is the parent's minus it.
+ *
+ * The training rows themselves (bins, gradient statistics, row ids) are reordered as nodes split,
+ * so every node's rows are contiguous and histograms read memory in order; the order carries
+ * over from tree to tree.
  */
 import { buildHistogram, HISTOGRAM_SLOTS, MISSING_BIN, type BinnedMatrix } from './histogram.ts';
 
@@ -28,16 +32,69 @@ export interface BinnedTree {
   readonly value: readonly number[];
 }
 
-/** Shared buffers for growing many trees over the same rows. */
+/** The training rows in their current order, and buffers shared by every tree. */
 export interface GrowContext {
+  /** Bins by position, stride a multiple of 4 bytes; `words` views the same memory. */
   readonly binned: BinnedMatrix;
+  readonly words: Uint32Array;
   /** Number of non-missing bins per feature. */
   readonly binCounts: readonly number[];
-  /** Gradient and hessian of row i at `[2i]` and `[2i + 1]` (one cache line per row). */
-  readonly gradHess: Float64Array;
-  readonly scratchRows: Uint32Array;
+  /** The original row index at each position. */
+  readonly order: Uint32Array;
+  /** `(gradient·w, hessian·w, w)` per position, w = 1 for rows in this tree's sample. */
+  readonly stats: Float64Array;
+  readonly scratchWords: Uint32Array;
+  readonly scratchStats: Float64Array;
+  readonly scratchOrder: Uint32Array;
   /** Histogram buffers free for reuse (filled as trees release them). */
   readonly histogramPool: Float64Array[];
+}
+
+/** A context over binned rows (in row order) with the stride padded to whole words. */
+export function growContext(binned: BinnedMatrix, binCounts: readonly number[]): GrowContext {
+  const n = binned.rows;
+  if (binned.stride % 4 !== 0) throw new RangeError('the training matrix stride must be a multiple of 4 bytes');
+  const wordsPerRow = binned.stride / 4;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return {
+    binned, binCounts,
+    words: new Uint32Array(binned.data.buffer, binned.data.byteOffset, n * wordsPerRow),
+    order,
+    stats: new Float64Array(3 * n),
+    scratchWords: new Uint32Array(n * wordsPerRow),
+    scratchStats: new Float64Array(3 * n),
+    scratchOrder: new Uint32Array(n),
+    histogramPool: [],
+  };
+}
+
+/** Stable partition of positions `[start, end)`: rows going left first, the others after. */
+function partition(ctx: GrowContext, start: number, end: number, feature: number, bin: number, missingLeft: boolean): number {
+  const { data, stride } = ctx.binned;
+  const { words, stats, order, scratchWords, scratchStats, scratchOrder } = ctx;
+  const w = stride / 4;
+  let write = start, spill = 0;
+  for (let pos = start; pos < end; pos++) {
+    const b = data[pos * stride + feature]!;
+    if (b === MISSING_BIN ? missingLeft : b <= bin) {
+      if (write !== pos) {
+        for (let k = 0; k < w; k++) words[write * w + k] = words[pos * w + k]!;
+        stats[3 * write] = stats[3 * pos]!; stats[3 * write + 1] = stats[3 * pos + 1]!; stats[3 * write + 2] = stats[3 * pos + 2]!;
+        order[write] = order[pos]!;
+      }
+      write++;
+    } else {
+      for (let k = 0; k < w; k++) scratchWords[spill * w + k] = words[pos * w + k]!;
+      scratchStats[3 * spill] = stats[3 * pos]!; scratchStats[3 * spill + 1] = stats[3 * pos + 1]!; scratchStats[3 * spill + 2] = stats[3 * pos + 2]!;
+      scratchOrder[spill] = order[pos]!;
+      spill++;
+    }
+  }
+  words.set(scratchWords.subarray(0, spill * w), write * w);
+  stats.set(scratchStats.subarray(0, 3 * spill), 3 * write);
+  order.set(scratchOrder.subarray(0, spill), write);
+  return write;
 }
 
 interface Split { gain: number; feature: number; bin: number; missingLeft: boolean; gl: number; hl: number; cl: number }
@@ -85,20 +142,21 @@ function bestSplit(ctx: GrowContext, hist: Float64Array, g: number, h: number, c
 }
 
 /**
- * Grows a tree on `rows` (row indices, reordered in place so each leaf's rows are contiguous).
- * Returns the tree and, per leaf node, the range of `rows` it holds.
+ * Grows a tree on all rows of the context (reordering them so each leaf's rows are contiguous).
+ * Returns the tree and, per leaf node, the range of positions it holds.
  */
-export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { tree: BinnedTree; leafRanges: [node: number, start: number, end: number][] } {
+export function growTree(ctx: GrowContext, p: TreeParams): { tree: BinnedTree; leafRanges: [node: number, start: number, end: number][] } {
   const feature: number[] = [], bin: number[] = [], missingLeft: boolean[] = [], left: number[] = [], right: number[] = [], value: number[] = [];
   const addNode = (): number => { feature.push(-1); bin.push(0); missingLeft.push(false); left.push(0); right.push(0); value.push(0); return feature.length - 1; };
+  const n = ctx.binned.rows;
   const histSize = ctx.binned.features * HISTOGRAM_SLOTS * 3;
   const pool = ctx.histogramPool;
   const take = (): Float64Array => pool.pop() ?? new Float64Array(histSize);
   const rootHist = take();
-  buildHistogram(rootHist, ctx.binned, rows, 0, rows.length, ctx.gradHess);
-  let g = 0, h = 0;
-  for (let k = 0; k < rows.length; k++) { const i = rows[k]!; g += ctx.gradHess[2 * i]!; h += ctx.gradHess[2 * i + 1]!; }
-  const root: Leaf = { node: addNode(), start: 0, end: rows.length, depth: 0, hist: rootHist, g, h, c: rows.length, split: null };
+  buildHistogram(rootHist, ctx.binned, ctx.stats, 0, n);
+  let g = 0, h = 0, c = 0;
+  for (let i = 0; i < n; i++) { g += ctx.stats[3 * i]!; h += ctx.stats[3 * i + 1]!; c += ctx.stats[3 * i + 2]!; }
+  const root: Leaf = { node: addNode(), start: 0, end: n, depth: 0, hist: rootHist, g, h, c, split: null };
   const leaves: Leaf[] = [root];
   const withSplit = (leaf: Leaf): Leaf => {
     leaf.split = leaf.hist !== null && leaf.depth < p.maxDepth ? bestSplit(ctx, leaf.hist, leaf.g, leaf.h, leaf.c, p) : null;
@@ -115,28 +173,20 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
     if (pick < 0) break;
     const leaf = leaves[pick]!;
     const s = leaf.split!;
-    const column = ctx.binned.columns[s.feature]!;
-    // Stable partition: left rows stay in place, right rows go through the scratch buffer.
-    let write = leaf.start, spill = 0;
-    for (let k = leaf.start; k < leaf.end; k++) {
-      const i = rows[k]!;
-      const b = column[i]!;
-      if (b === MISSING_BIN ? s.missingLeft : b <= s.bin) rows[write++] = i;
-      else ctx.scratchRows[spill++] = i;
-    }
-    rows.set(ctx.scratchRows.subarray(0, spill), write);
+    const write = partition(ctx, leaf.start, leaf.end, s.feature, s.bin, s.missingLeft);
     const l: Leaf = { node: addNode(), start: leaf.start, end: write, depth: leaf.depth + 1, hist: null, g: s.gl, h: s.hl, c: s.cl, split: null };
     const r: Leaf = { node: addNode(), start: write, end: leaf.end, depth: leaf.depth + 1, hist: null, g: leaf.g - s.gl, h: leaf.h - s.hl, c: leaf.c - s.cl, split: null };
     feature[leaf.node] = s.feature; bin[leaf.node] = s.bin; missingLeft[leaf.node] = s.missingLeft;
     left[leaf.node] = l.node; right[leaf.node] = r.node;
-    const [small, large] = l.c <= r.c ? [l, r] : [r, l];
+    // The histogram is built over the child with fewer rows (sampled or not: both cost time).
+    const [small, large] = write - l.start <= r.end - write ? [l, r] : [r, l];
     const parentHist = leaf.hist!;
     leaf.hist = null;
     // A child that can never split needs no histogram (the last level of a depth-limited tree).
     const splittable = (child: Leaf): boolean => child.depth < p.maxDepth && child.c >= 2 * p.minDataInLeaf && leaves.length + 1 < p.maxLeaves;
     if (splittable(small) || splittable(large)) {
       small.hist = take();
-      buildHistogram(small.hist, ctx.binned, rows, small.start, small.end, ctx.gradHess);
+      buildHistogram(small.hist, ctx.binned, ctx.stats, small.start, small.end);
     }
     if (small.hist !== null && splittable(large)) {
       for (let k = 0; k < histSize; k++) parentHist[k]! -= small.hist[k]!;
@@ -155,13 +205,13 @@ export function growTree(ctx: GrowContext, rows: Uint32Array, p: TreeParams): { 
   return { tree: { feature, bin, missingLeft, left, right, value }, leafRanges };
 }
 
-/** Adds the tree's output for every row of binned data to `scores`. */
+/** Adds the tree's output for every row of binned data (in row order) to `scores`. */
 export function addTreeScores(tree: BinnedTree, binned: BinnedMatrix, scores: Float64Array): void {
-  const { data, features } = binned;
+  const { data, stride } = binned;
   for (let i = 0; i < scores.length; i++) {
     let node = 0;
     while (tree.feature[node]! >= 0) {
-      const b = data[i * features + tree.feature[node]!]!;
+      const b = data[i * stride + tree.feature[node]!]!;
       node = (b === MISSING_BIN ? tree.missingLeft[node]! : b <= tree.bin[node]!) ? tree.left[node]! : tree.right[node]!;
     }
     scores[i]! += tree.value[node]!;
