@@ -9,7 +9,7 @@ import { larderError } from '../../errors.ts';
 import { learnEncodings, encodedColumns } from './encode.ts';
 import type { TrainingFrame } from './frame.ts';
 import { binColumns, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
-import { checkTrainingFrame, lossOf, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
+import { checkTrainingFrame, lossOf, resolveParams, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { mulberry32 } from './random.ts';
 import { addTreeScores, growContext, growTree, type BinnedTree } from './tree.ts';
 import { exportTrees, predictTrees, type TreeEnsemble, type ValueTree } from './trees-export.ts';
@@ -55,7 +55,7 @@ function checkParams(p: GbdtParams): void {
 
 /** Trains a GBDT model on `train`; with `valid`, stops early and keeps the best round. */
 export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { params?: Partial<GbdtParams> }): TrainedModel {
-  const params: GbdtParams = { ...GBDT_DEFAULTS, ...options.params };
+  const params = resolveParams('gbdt', GBDT_DEFAULTS, options.params);
   checkParams(params);
   const task = options.task;
   const classification = task === 'classification';

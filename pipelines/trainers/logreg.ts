@@ -15,7 +15,7 @@ import { buildOnnxModel } from '../../registry/models/onnx-build.ts';
 import type { ModelFeature } from '../../registry/models/serving-spec.ts';
 import { encodedColumns, graphFront, internalName, learnEncodings, type CategoryEncoding } from './encode.ts';
 import type { TrainingFrame } from './frame.ts';
-import { checkTrainingFrame, lossOf, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
+import { checkTrainingFrame, lossOf, resolveParams, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { choleskySolve } from './solve.ts';
 
 /** Logistic regression hyperparameters; `LOGREG_DEFAULTS` fills what a caller leaves out. */
@@ -104,7 +104,8 @@ function objective(z: Float64Array[], y: Float64Array, theta: Float64Array, l2: 
 /** Trains L2 logistic regression on `train` (classification only). */
 export function trainLogreg(train: TrainingFrame, options: CommonTrainOptions & { params?: Partial<LogregParams> }): TrainedModel {
   if (options.task !== 'classification') throw larderError('LARDER_E_INVALID_REQUEST', { reason: 'logreg trains classifiers only; use the gbdt trainer for regression' });
-  const params: LogregParams = { ...LOGREG_DEFAULTS, ...options.params };
+  // A seed is accepted and ignored: Newton's method involves no randomness.
+  const params = resolveParams('logreg', LOGREG_DEFAULTS, options.params, ['seed']);
   checkTrainingFrame(train, 'classification');
   if (options.valid) checkTrainingFrame(options.valid, 'classification', 'validation');
   const features = train.features;

@@ -87,6 +87,26 @@ export function checkTrainingFrame(frame: TrainingFrame, task: Task, role = 'tra
   }
 }
 
+/**
+ * The trainer's parameters: `given` over `defaults`. Every unknown name and every non-number
+ * value is reported at once (hyperparameters often come from user-written JSON, where a typo
+ * such as `max_depth` would otherwise be ignored silently).
+ */
+export function resolveParams<T extends { readonly [K in keyof T]: number }>(trainer: TrainerName, defaults: T, given: Readonly<Record<string, unknown>> | undefined, ignored: readonly string[] = []): T {
+  const issues: string[] = [];
+  const out: Record<string, number> = { ...(defaults as Record<keyof T, number>) };
+  for (const [key, value] of Object.entries(given ?? {})) {
+    if (value === undefined || ignored.includes(key)) continue;
+    if (!Object.hasOwn(defaults, key)) issues.push(`unknown parameter '${key}'`);
+    else if (typeof value !== 'number' || Number.isNaN(value)) issues.push(`'${key}' must be a number, got ${JSON.stringify(value)}`);
+    else out[key] = value;
+  }
+  if (issues.length > 0) {
+    throw larderError('LARDER_E_INVALID_REQUEST', { reason: `${trainer}: ${issues.join('; ')} (parameters: ${Object.keys(defaults).join(', ')})` });
+  }
+  return out as unknown as T;
+}
+
 /** Throws LARDER_E_ABORTED once `signal` has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw larderError('LARDER_E_ABORTED', { what }, { cause: signal.reason });

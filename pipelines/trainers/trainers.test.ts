@@ -94,6 +94,10 @@ describe('bad input', () => {
     expect(() => frameFromColumns({ x: [1] }, features, 'y')).toThrow(coded('LARDER_E_INVALID_REQUEST', /'y' is missing/));
     expect(() => trainModel(tiny([0, 1]), { trainer: 'gbdt', params: { maxLeaves: 1 } })).toThrow(coded('LARDER_E_INVALID_REQUEST', /maxLeaves/));
     expect(() => trainModel(tiny([0, 1]), { trainer: 'gbdt', params: { bins: 300 } })).toThrow(coded('LARDER_E_INVALID_REQUEST', /bins/));
+    const typos = { max_depth: 3, rounds: '10', learningRate: 0.2 } as unknown as Record<string, number>;
+    expect(() => trainModel(tiny([0, 1]), { trainer: 'gbdt', params: typos })).toThrow(coded('LARDER_E_INVALID_REQUEST', /gbdt: unknown parameter 'max_depth'; 'rounds' must be a number, got "10"/));
+    expect(() => trainModel(tiny([0, 1]), { trainer: 'logreg', params: { rounds: 3 } as Record<string, number> })).toThrow(/logreg: unknown parameter 'rounds'/);
+    expect(trainModel(tiny([0, 1, 0, 1]), { trainer: 'logreg', params: { seed: 3 } as Record<string, number> }).params).not.toHaveProperty('seed');
     const reserved = frameFromColumns({ probability: [1, 2], y: [0, 1] }, [{ name: 'probability', dtype: 'float64' }], 'y');
     expect(() => trainModel(reserved, { trainer: 'logreg' })).toThrow(coded('LARDER_E_INVALID_REQUEST', /reserved/));
     const twice = frameFromColumns({ x: [1, 2], y: [0, 1] }, [...features, ...features], 'y');
