@@ -23,6 +23,7 @@ export interface ValueTree {
   readonly value: Float32Array;
 }
 
+/** Everything an exported GBDT model holds: encodings, base score and trees. */
 export interface TreeEnsemble {
   readonly task: Task;
   readonly features: readonly ModelFeature[];
