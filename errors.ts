@@ -46,6 +46,12 @@ export const ERROR_CODES = {
   LARDER_E_MODEL_NOT_FOUND: { status: 404, message: 'No model {ref}' },
   LARDER_E_MODEL_TRANSITION: { status: 409, message: 'Model {ref} cannot go from {from} to {to}: {reason}' },
   LARDER_E_JOB_FAILED: { status: 500, message: 'Flow {flow} failed at stage {stage}: {reason}' },
+  LARDER_E_UNAUTHORIZED: { status: 401, message: 'Unauthorized: {reason}' },
+  LARDER_E_FORBIDDEN: { status: 403, message: 'Forbidden: this API key lacks the {scope} scope' },
+  LARDER_E_RATE_LIMITED: { status: 429, message: 'Rate limit exceeded: {limit} requests per {window}; retry in {retryAfter}' },
+  LARDER_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'Request too large: {reason}' },
+  LARDER_E_ROUTE_NOT_FOUND: { status: 404, message: 'No route {method} {url}' },
+  LARDER_E_UNAVAILABLE: { status: 503, message: 'Service unavailable: {reason}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
