@@ -53,6 +53,23 @@ function checkParams(p: GbdtParams): void {
   if (!Number.isInteger(p.earlyStoppingRounds) || p.earlyStoppingRounds < 1) bad(`earlyStoppingRounds must be a positive integer, got ${p.earlyStoppingRounds}`);
 }
 
+/** Mean logloss or RMSE over interleaved `(score, label)` pairs. */
+function targetLoss(task: 'classification' | 'regression', targets: Float64Array): number {
+  const n = targets.length / 2;
+  let sum = 0;
+  for (let k = 0; k < targets.length; k += 2) {
+    const s = targets[k]!;
+    if (task === 'classification') {
+      const p = Math.min(Math.max(sigmoid(s), 1e-15), 1 - 1e-15);
+      sum -= targets[k + 1]! === 1 ? Math.log(p) : Math.log(1 - p);
+    } else {
+      const d = s - targets[k + 1]!;
+      sum += d * d;
+    }
+  }
+  return task === 'classification' ? sum / n : Math.sqrt(sum / n);
+}
+
 /** Trains a GBDT model on `train`; with `valid`, stops early and keeps the best round. */
 export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { params?: Partial<GbdtParams> }): TrainedModel {
   const params = resolveParams('gbdt', GBDT_DEFAULTS, options.params);
@@ -76,11 +93,9 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
   for (let i = 0; i < n; i++) mean += y[i]!;
   mean /= n;
   const base = Math.fround(classification ? Math.log(mean / (1 - mean)) : mean);
-  const scores = new Float64Array(n).fill(base);
   const validScores = new Float64Array(valid?.n ?? 0).fill(base);
-  const predictions = new Float64Array(n);
   const validPredictions = new Float64Array(valid?.n ?? 0);
-  const ctx = growContext(bins, featureBins.map((b) => b.uppers.length));
+  const ctx = growContext(bins, featureBins.map((b) => b.uppers.length), y, base);
   const random = mulberry32(params.seed);
   const sampled = params.subsample < 1 ? new Uint8Array(n) : undefined;
   const trees: BinnedTree[] = [];
@@ -91,18 +106,18 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
     throwIfAborted(options.signal, `gbdt training (round ${round})`);
     // The sample is drawn in row order, so it does not depend on how rows are arranged.
     if (sampled) for (let i = 0; i < n; i++) sampled[i] = random() < params.subsample ? 1 : 0;
-    const { order, stats } = ctx;
+    const { order, stats, targets } = ctx;
     for (let pos = 0; pos < n; pos++) {
-      const i = order[pos]!;
-      const s = scores[i]!;
-      const w = sampled ? sampled[i]! : 1;
+      const s = targets[2 * pos]!;
+      const label = targets[2 * pos + 1]!;
+      const w = sampled ? sampled[order[pos]!]! : 1;
       let g: number, h: number;
       if (classification) {
         const p = sigmoid(s);
-        g = p - y[i]!;
+        g = p - label;
         h = Math.max(p * (1 - p), 1e-16);
       } else {
-        g = s - y[i]!;
+        g = s - label;
         h = 1;
       }
       stats[3 * pos] = g * w;
@@ -114,10 +129,9 @@ export function trainGbdt(train: TrainingFrame, options: CommonTrainOptions & { 
     // Every row, sampled or not, sits in some leaf's range of positions.
     for (const [node, start, end] of leafRanges) {
       const v = tree.value[node]!;
-      for (let pos = start; pos < end; pos++) scores[order[pos]!]! += v;
+      for (let pos = start; pos < end; pos++) targets[2 * pos]! += v;
     }
-    for (let i = 0; i < n; i++) predictions[i] = classification ? sigmoid(scores[i]!) : scores[i]!;
-    const trainLoss = lossOf(task, y, predictions);
+    const trainLoss = targetLoss(task, targets);
     trainLosses.push(trainLoss);
     if (!valid) {
       options.onProgress?.(round + 1, { train: trainLoss });

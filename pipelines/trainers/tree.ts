@@ -43,27 +43,36 @@ export interface GrowContext {
   readonly order: Uint32Array;
   /** `(gradient·w, hessian·w, w)` per position, w = 1 for rows in this tree's sample. */
   readonly stats: Float64Array;
+  /** `(score, label)` per position: the booster's state travels with its row. */
+  readonly targets: Float64Array;
   readonly scratchWords: Uint32Array;
   readonly scratchStats: Float64Array;
+  readonly scratchTargets: Float64Array;
   readonly scratchOrder: Uint32Array;
   /** Histogram buffers free for reuse (filled as trees release them). */
   readonly histogramPool: Float64Array[];
 }
 
-/** A context over binned rows (in row order) with the stride padded to whole words. */
-export function growContext(binned: BinnedMatrix, binCounts: readonly number[]): GrowContext {
+/**
+ * A context over binned rows (in row order, stride padded to whole words), every score starting
+ * at `base`.
+ */
+export function growContext(binned: BinnedMatrix, binCounts: readonly number[], labels: Float64Array, base: number): GrowContext {
   const n = binned.rows;
   if (binned.stride % 4 !== 0) throw new RangeError('the training matrix stride must be a multiple of 4 bytes');
   const wordsPerRow = binned.stride / 4;
   const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+  const targets = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) { order[i] = i; targets[2 * i] = base; targets[2 * i + 1] = labels[i]!; }
   return {
     binned, binCounts,
     words: new Uint32Array(binned.data.buffer, binned.data.byteOffset, n * wordsPerRow),
     order,
     stats: new Float64Array(3 * n),
+    targets,
     scratchWords: new Uint32Array(n * wordsPerRow),
     scratchStats: new Float64Array(3 * n),
+    scratchTargets: new Float64Array(2 * n),
     scratchOrder: new Uint32Array(n),
     histogramPool: [],
   };
@@ -72,7 +81,7 @@ export function growContext(binned: BinnedMatrix, binCounts: readonly number[]):
 /** Stable partition of positions `[start, end)`: rows going left first, the others after. */
 function partition(ctx: GrowContext, start: number, end: number, feature: number, bin: number, missingLeft: boolean): number {
   const { data, stride } = ctx.binned;
-  const { words, stats, order, scratchWords, scratchStats, scratchOrder } = ctx;
+  const { words, stats, targets, order, scratchWords, scratchStats, scratchTargets, scratchOrder } = ctx;
   const w = stride / 4;
   let write = start, spill = 0;
   for (let pos = start; pos < end; pos++) {
@@ -81,18 +90,21 @@ function partition(ctx: GrowContext, start: number, end: number, feature: number
       if (write !== pos) {
         for (let k = 0; k < w; k++) words[write * w + k] = words[pos * w + k]!;
         stats[3 * write] = stats[3 * pos]!; stats[3 * write + 1] = stats[3 * pos + 1]!; stats[3 * write + 2] = stats[3 * pos + 2]!;
+        targets[2 * write] = targets[2 * pos]!; targets[2 * write + 1] = targets[2 * pos + 1]!;
         order[write] = order[pos]!;
       }
       write++;
     } else {
       for (let k = 0; k < w; k++) scratchWords[spill * w + k] = words[pos * w + k]!;
       scratchStats[3 * spill] = stats[3 * pos]!; scratchStats[3 * spill + 1] = stats[3 * pos + 1]!; scratchStats[3 * spill + 2] = stats[3 * pos + 2]!;
+      scratchTargets[2 * spill] = targets[2 * pos]!; scratchTargets[2 * spill + 1] = targets[2 * pos + 1]!;
       scratchOrder[spill] = order[pos]!;
       spill++;
     }
   }
   words.set(scratchWords.subarray(0, spill * w), write * w);
   stats.set(scratchStats.subarray(0, 3 * spill), 3 * write);
+  targets.set(scratchTargets.subarray(0, 2 * spill), 2 * write);
   order.set(scratchOrder.subarray(0, spill), write);
   return write;
 }
