@@ -21,6 +21,8 @@ const configSchema = z.object({
   ]).optional(),
   registry: z.object({ path: z.string().min(1).optional() }).strict().optional(),
   entityTimestampColumn: z.string().min(1).optional(),
+  /** `larder serve` settings; checked by `serving/config.ts`, which owns their schema. */
+  serve: z.record(z.string(), z.unknown()).optional(),
 }).strict();
 
 /** What `larder.config.ts` exports by default. */
@@ -35,6 +37,8 @@ export interface ResolvedConfig {
   readonly online: { readonly type: 'memory'; readonly path: string } | { readonly type: 'redis'; readonly url: string; readonly timeoutMs?: number };
   readonly registry: { readonly path: string };
   readonly entityTimestampColumn: string;
+  /** The `serve` key as written (checked when the server starts, by `serving/config.ts`). */
+  readonly serve?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -70,5 +74,6 @@ export function resolveConfig(raw: unknown, dir: string, configPath: string): Re
     online,
     registry: { path: abs(c.registry?.path ?? '.larder/registry') },
     entityTimestampColumn: c.entityTimestampColumn ?? 'event_timestamp',
+    ...(c.serve === undefined ? {} : { serve: c.serve }),
   };
 }
