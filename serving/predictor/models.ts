@@ -1,0 +1,141 @@
+/**
+ * @module serving/predictor/models
+ * The served models of one predictor: `model@ref` resolved to a concrete version (aliases and
+ * `latest` re-read at most every `aliasRefreshMs`, so a promotion or rollback reaches a running
+ * server within that; explicit versions are immutable and cached for good), and one loaded
+ * session plus one dynamic batcher per version, loaded once even when many first requests
+ * arrive together. A load that fails is forgotten, so the next request tries again.
+ */
+import { performance } from 'node:perf_hooks';
+import { larderError } from '../../errors.ts';
+import { tensorsFor, predictionsFrom } from '../../registry/models/feeds.ts';
+import { parseSemver } from '../../registry/models/semver.ts';
+import type { ModelServingSpec } from '../../registry/models/serving-spec.ts';
+import type { ModelRegistry } from '../../registry/models/store.ts';
+import type { ModelVersionView } from '../../registry/models/types.ts';
+import { DynamicBatcher, type BatchEvent, type BatcherOptions, type RunResult } from './batcher.ts';
+import type { RawSession } from './session.ts';
+
+/** Opens a raw session for verified ONNX bytes, inline or in the worker pool. */
+export type SessionOpener = (bytes: Uint8Array, what: string) => Promise<RawSession>;
+
+/** A version loaded for serving. */
+export interface ServedModel {
+  readonly name: string;
+  readonly version: ModelVersionView;
+  readonly spec: ModelServingSpec;
+  readonly session: RawSession;
+  readonly batcher: DynamicBatcher;
+}
+
+export interface ServedModelsOptions {
+  readonly registry: ModelRegistry;
+  readonly aliasRefreshMs: number;
+  /** The session opener and batcher settings for a model. */
+  readonly openerFor: (model: string) => SessionOpener;
+  readonly batchingFor: (model: string) => BatcherOptions;
+  readonly onBatch: (model: string, version: string, event: BatchEvent) => void;
+}
+
+interface AliasEntry {
+  readonly at: number;
+  readonly view: Promise<ModelVersionView>;
+}
+
+/** Scores `n` rows with a served version's spec: feature columns → tensors → session → outputs. */
+async function runSpec(session: RawSession, spec: ModelServingSpec, columns: Readonly<Record<string, readonly unknown[]>>, n: number): Promise<RunResult> {
+  if (n === 0) return { outputs: new Float64Array(0) };
+  const result = await session.run(tensorsFor(spec, columns, n), [spec.output.name]);
+  const output = result.outputs[spec.output.name];
+  if (output === undefined || Array.isArray(output.data)) {
+    throw larderError('LARDER_E_MODEL_INVALID', { what: 'output', reason: `'${spec.output.name}' is not a numeric tensor` });
+  }
+  const outputs = predictionsFrom(output.data as ArrayLike<number | bigint>, output.dims, n, spec.output.column ?? 0);
+  return result.cpuSeconds === undefined ? { outputs } : { outputs, cpuSeconds: result.cpuSeconds };
+}
+
+/** Version resolution and loaded sessions for a predictor. */
+export class ServedModels {
+  readonly #options: ServedModelsOptions;
+  readonly #aliases = new Map<string, AliasEntry>();
+  readonly #versions = new Map<string, Promise<ModelVersionView>>();
+  readonly #loaded = new Map<string, Promise<ServedModel>>();
+
+  constructor(options: ServedModelsOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * `name@ref` → the version it means now.
+   * @throws LARDER_E_MODEL_NOT_FOUND
+   */
+  resolve(name: string, ref: string): Promise<ModelVersionView> {
+    const key = `${name}@${ref}`;
+    if (parseSemver(ref) !== undefined) {
+      let view = this.#versions.get(key);
+      if (view === undefined) {
+        view = this.#options.registry.show(name, ref);
+        this.#versions.set(key, view);
+        view.catch(() => this.#versions.delete(key));
+      }
+      return view;
+    }
+    const now = performance.now();
+    const cached = this.#aliases.get(key);
+    if (cached !== undefined && now - cached.at < this.#options.aliasRefreshMs) return cached.view;
+    const view = this.#options.registry.show(name, ref);
+    const entry = { at: now, view };
+    this.#aliases.set(key, entry);
+    // A failed resolution (alias removed, file being replaced) is not reused.
+    view.catch(() => { if (this.#aliases.get(key) === entry) this.#aliases.delete(key); });
+    return view;
+  }
+
+  /** The loaded session of a version, loading it on first use. */
+  load(view: ModelVersionView): Promise<ServedModel> {
+    const key = `${view.name}@${view.version}`;
+    let served = this.#loaded.get(key);
+    if (served === undefined) {
+      served = this.#open(view);
+      this.#loaded.set(key, served);
+      served.catch(() => { if (this.#loaded.get(key) === served) this.#loaded.delete(key); });
+    }
+    return served;
+  }
+
+  /** Whether a version's session is loaded (not merely loading). */
+  async isLoaded(view: ModelVersionView): Promise<boolean> {
+    const served = this.#loaded.get(`${view.name}@${view.version}`);
+    if (served === undefined) return false;
+    return served.then(() => true, () => false);
+  }
+
+  async #open(view: ModelVersionView): Promise<ServedModel> {
+    const what = `${view.name}@${view.version}`;
+    const spec = view.serving;
+    if (spec === undefined) {
+      throw larderError('LARDER_E_MODEL_INVALID', { what, reason: 'it was registered without a feature service or serving spec, so Larder cannot feed it' });
+    }
+    const bytes = await this.#options.registry.loadArtifact(view.name, view.version);
+    const session = await this.#options.openerFor(view.name)(bytes, what);
+    const batcher = new DynamicBatcher(
+      (columns, n) => runSpec(session, spec, columns, n),
+      this.#options.batchingFor(view.name),
+      (event) => this.#options.onBatch(view.name, view.version, event),
+    );
+    return { name: view.name, version: view, spec, session, batcher };
+  }
+
+  /** Finishes queued work and releases every session. */
+  async close(): Promise<void> {
+    const loaded = [...this.#loaded.values()];
+    this.#loaded.clear();
+    await Promise.all(loaded.map(async (served) => {
+      const model = await served.catch(() => undefined);
+      if (model === undefined) return;
+      await model.batcher.close();
+      await model.session.release();
+    }));
+  }
+}
+

@@ -1,0 +1,250 @@
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isLarderError } from '../../errors.ts';
+import { openStore, type FeatureStore } from '../../featurestore/store.ts';
+import { createInlineRunner } from '../../pipelines/jobs/inline.ts';
+import { batchPredict } from '../../pipelines/predict.ts';
+import { retrainFlow } from '../../pipelines/retrain/flow.ts';
+import { retrainStages } from '../../pipelines/retrain/stages.ts';
+import { CHURN_BASE, createChurnProject } from '../../pipelines/retrain/testing/churn-project.ts';
+import { loadModel } from '../../registry/models/runtime.ts';
+import type { ServingObserver } from '../types.ts';
+import { createPredictor } from './predictor.ts';
+
+const DAY = 86_400_000;
+const DAYS = 8;
+/** Half a day after the last snapshot: every materialized value is within the 3d ttl. */
+const NOW = CHURN_BASE + (DAYS - 1) * DAY + DAY / 2;
+
+/** An observer that keeps what it is told, for assertions on counts. */
+function recorder() {
+  const events = { batch: [] as Parameters<ServingObserver['batch']>[0][], prediction: [] as Parameters<ServingObserver['prediction']>[0][], onlineRead: [] as Parameters<ServingObserver['onlineRead']>[0][], statuses: [] as Parameters<ServingObserver['featureStatuses']>[0][] };
+  const observer: ServingObserver = {
+    batch: (e) => events.batch.push(e),
+    prediction: (e) => events.prediction.push(e),
+    onlineRead: (e) => events.onlineRead.push(e),
+    featureStatuses: (e) => events.statuses.push(e),
+  };
+  return { events, observer };
+}
+
+async function expectCode(promise: Promise<unknown>, code: string, status?: number): Promise<void> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(isLarderError(error) ? error.code : error).toBe(code);
+  if (status !== undefined && isLarderError(error)) expect(error.status).toBe(status);
+}
+
+describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, registry)', () => {
+  let root: string;
+  let project: string;
+  let store: FeatureStore;
+  const runner = createInlineRunner(retrainStages(), { attempts: 1, backoffMs: 10 });
+  const customers = Array.from({ length: 40 }, (_, i) => `c${i}`);
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'larder-predictor-'));
+    project = await createChurnProject(join(root, 'churn'), { customers: 150, days: DAYS });
+    const setup = await openStore({ dir: project });
+    await setup.apply();
+    await setup.close();
+    const trained = await runner.runFlow(retrainFlow({
+      project, model: 'churn', service: 'churn', label: 'churned', trainer: 'gbdt', entities: 'data/entities.parquet',
+      promote: true, trainerParams: { rounds: 20 },
+    }));
+    expect(trained.error).toBeUndefined();
+    store = await openStore({ dir: project });
+    await store.materialize({ end: new Date(NOW) });
+  }, 60_000);
+
+  afterAll(async () => {
+    await store?.close();
+    await runner.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('predicts what batch scoring predicts for the same entities at the same time, with features and statuses', async () => {
+    const { events, observer } = recorder();
+    const predictor = createPredictor(store, { now: () => NOW, log: false }, observer);
+    try {
+      const response = await predictor.predict({ model: 'churn', entities: customers.map((customer_id) => ({ customer_id })), requestId: 'req' });
+      expect(response).toMatchObject({ model: 'churn', version: '1.0.0' });
+      expect(response.predictions.map((p) => p.id)).toEqual(customers.map((_, i) => `req-${i}`));
+      for (const p of response.predictions) {
+        expect(Object.keys(p.features)).toEqual(['spend', 'visits', 'plan']);
+        expect(Object.values(p.statuses).every((s) => s === 'PRESENT' || s === 'NULL_VALUE')).toBe(true);
+        expect(p.degraded).toBe(false);
+      }
+      expect(response.predictions.some((p) => p.statuses['spend'] === 'NULL_VALUE')).toBe(true);
+
+      // The same rows through batch scoring: offline point-in-time values at NOW, the same session.
+      const entities = join(root, 'now.parquet');
+      const db = await DuckDBInstance.create(':memory:');
+      const connection = await db.connect();
+      const out = join(root, 'scored.parquet');
+      try {
+        await connection.run(`COPY (SELECT 'c' || i AS customer_id, make_timestamp(${NOW * 1000}) AS event_timestamp, i AS n FROM range(40) r(i) ORDER BY i)
+          TO '${entities}' (FORMAT parquet)`);
+        await batchPredict(store, { model: 'churn', entities, out });
+        const scored = (await connection.runAndReadAll(`SELECT probability FROM read_parquet('${out}') ORDER BY n`)).getRowObjectsJS();
+        scored.forEach((row, i) => expect(response.predictions[i]!.output).toBeCloseTo(row['probability'] as number, 9));
+      } finally {
+        connection.closeSync();
+        db.closeSync();
+      }
+
+      // And LoadedModel.predict on the values the predictor says it fed.
+      const model = await loadModel(store.models(), 'churn', '1.0.0');
+      try {
+        const columns = Object.fromEntries(['spend', 'visits', 'plan'].map((f) => [f, response.predictions.map((p) => p.features[f])]));
+        const direct = await model.predict(columns, customers.length);
+        direct.forEach((v, i) => expect(Math.abs(response.predictions[i]!.output! - v)).toBeLessThan(1e-9));
+      } finally {
+        await model.close();
+      }
+      expect(events.onlineRead).toHaveLength(1);
+      expect(events.prediction).toMatchObject([{ model: 'churn', version: '1.0.0', rows: 40, degraded: 0 }]);
+      expect(events.batch).toMatchObject([{ model: 'churn', version: '1.0.0', rows: 40, requests: 1 }]);
+      expect(events.statuses[0]!.counts['visits']).toEqual({ PRESENT: 40 });
+    } finally {
+      await predictor.close();
+    }
+  });
+
+  it('answers unknown models 404 and bad requests 400/413, and says what it can serve', async () => {
+    const predictor = createPredictor(store, { now: () => NOW, log: false, maxEntities: 5 });
+    try {
+      await expectCode(predictor.predict({ model: 'nope', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_MODEL_NOT_FOUND', 404);
+      await expectCode(predictor.predict({ model: 'churn', version: '9.9.9', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_MODEL_NOT_FOUND', 404);
+      await expectCode(predictor.predict({ model: 'churn', entities: [] }), 'LARDER_E_INVALID_REQUEST', 400);
+      await expectCode(predictor.predict({ model: 'churn', entities: {} as never }), 'LARDER_E_INVALID_REQUEST', 400);
+      await expectCode(predictor.predict({ model: 'churn', entities: [3] as never }), 'LARDER_E_INVALID_REQUEST', 400);
+      await expectCode(predictor.predict({ model: 'churn', entities: [{ nope: 1 }] }), 'LARDER_E_INVALID_REQUEST', 400);
+      await expectCode(predictor.predict({ model: 'churn', entities: Array.from({ length: 6 }, () => ({ customer_id: 'c1' })) }), 'LARDER_E_PAYLOAD_TOO_LARGE', 413);
+      await expectCode(predictor.predict({ model: 7 as never, entities: [{ customer_id: 'c1' }] }), 'LARDER_E_INVALID_REQUEST', 400);
+
+      expect(await predictor.modelReady('churn')).toBe(true);
+      expect(await predictor.modelReady('nope')).toBe(false);
+      const meta = await predictor.metadata('churn');
+      expect(meta).toMatchObject({ name: 'churn', versions: ['1.0.0'], platform: 'onnxruntime_onnx' });
+      expect(meta.inputs.length).toBeGreaterThan(0);
+      await expectCode(predictor.metadata('nope'), 'LARDER_E_MODEL_NOT_FOUND', 404);
+
+      const features = await predictor.features({ service: 'churn', entities: [{ customer_id: 'c1' }], now: NOW });
+      expect(features.features).toEqual(['spend', 'visits', 'plan']);
+    } finally {
+      await predictor.close();
+    }
+    await expectCode(predictor.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_UNAVAILABLE', 503);
+  });
+
+  it('feeds a row with nothing stored its defaults (none declared: null) and marks it degraded', async () => {
+    const predictor = createPredictor(store, { now: () => NOW, log: false });
+    try {
+      const { predictions } = await predictor.predict({ model: 'churn', entities: [{ customer_id: 'c1' }, { customer_id: 'ghost' }] });
+      expect(predictions[0]!.degraded).toBe(false);
+      expect(predictions[1]).toMatchObject({
+        degraded: true,
+        features: { spend: null, visits: null, plan: null },
+        statuses: { spend: 'NOT_FOUND', visits: 'NOT_FOUND', plan: 'NOT_FOUND' },
+      });
+      expect(typeof predictions[1]!.output).toBe('number');
+      // Stale values (read long after the ttl) are degraded too.
+      const late = createPredictor(store, { now: () => NOW + 10 * DAY, log: false });
+      const stale = await late.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] });
+      expect(stale.predictions[0]).toMatchObject({ degraded: true, statuses: { visits: 'OUTSIDE_MAX_AGE' } });
+      await late.close();
+    } finally {
+      await predictor.close();
+    }
+  });
+
+  it('merges 64 concurrent single-row requests into a few runs with the same outputs as unbatched', async () => {
+    const batched = recorder();
+    const alone = recorder();
+    const merged = createPredictor(store, { now: () => NOW, log: false, batching: { maxQueueDelayUs: 2000 } }, batched.observer);
+    const unbatched = createPredictor(store, { now: () => NOW, log: false, batching: { enabled: false } }, alone.observer);
+    try {
+      const rows = Array.from({ length: 64 }, (_, i) => ({ customer_id: `c${i}` }));
+      await merged.predict({ model: 'churn', entities: rows.slice(0, 1) }); // load outside the burst
+      await unbatched.predict({ model: 'churn', entities: rows.slice(0, 1) });
+      batched.events.batch.length = 0;
+      alone.events.batch.length = 0;
+      const [a, b] = await Promise.all([
+        Promise.all(rows.map((row) => merged.predict({ model: 'churn', entities: [row] }))),
+        Promise.all(rows.map((row) => unbatched.predict({ model: 'churn', entities: [row] }))),
+      ]);
+      a.forEach((r, i) => expect(r.predictions[0]!.output).toBe(b[i]!.predictions[0]!.output));
+      const runs = batched.events.batch;
+      expect(runs.reduce((n, e) => n + e.requests, 0)).toBe(64);
+      expect(runs.length).toBeLessThanOrEqual(8);
+      expect(Math.max(...runs.map((e) => e.requests))).toBeGreaterThan(1);
+      expect(alone.events.batch).toHaveLength(64);
+      expect(alone.events.batch.every((e) => e.requests === 1)).toBe(true);
+      console.info(`batching: 64 concurrent requests → ${runs.length} runs (${runs.map((e) => e.requests).join(', ')}); unbatched → 64 runs`);
+    } finally {
+      await Promise.all([merged.close(), unbatched.close()]);
+    }
+  });
+
+  it('follows a promotion and a rollback of the champion within aliasRefreshMs; explicit versions stay put', async () => {
+    const second = await runner.runFlow(retrainFlow({
+      project, model: 'churn', service: 'churn', label: 'churned', trainer: 'logreg', entities: 'data/entities.parquet', critical: true,
+    }));
+    expect(second.error).toBeUndefined();
+    const models = store.models();
+    const v2 = (await models.versions('churn')).at(-1)!.version;
+    expect(v2).not.toBe('1.0.0');
+    const predictor = createPredictor(store, { now: () => NOW, log: false, aliasRefreshMs: 200 });
+    const ask = async (version?: string) => (await predictor.predict({ model: 'churn', entities: [{ customer_id: 'c3' }], ...(version === undefined ? {} : { version }) })).version;
+    try {
+      expect(await ask()).toBe('1.0.0');
+      await models.approve('churn', v2);
+      await models.deploy('churn', v2);
+      expect(await ask()).toBe('1.0.0'); // still cached
+      await new Promise((resolve) => setTimeout(resolve, 250)); // the refresh period itself is what is tested
+      expect(await ask()).toBe(v2);
+      expect(await ask('1.0.0')).toBe('1.0.0');
+      await models.rollback('churn');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await ask()).toBe('1.0.0');
+      expect(await ask(v2)).toBe(v2);
+    } finally {
+      await predictor.close();
+    }
+  });
+
+  it('serves defaults with degraded: true when the online store is unreachable, or 503 when fresh features are required', async () => {
+    const down = join(root, 'down');
+    await cp(project, down, { recursive: true, verbatimSymlinks: true });
+    await rm(join(down, '.larder', 'online'), { recursive: true, force: true });
+    await writeFile(join(down, 'larder.config.ts'), `import { defineConfig } from 'larder';\n\nexport default defineConfig(${JSON.stringify({
+      project: 'churn', definitions: ['features/**/*.ts'], online: { type: 'redis', url: 'redis://127.0.0.1:1' },
+    })});\n`);
+    const downStore = await openStore({ dir: down });
+    const { events, observer } = recorder();
+    const lenient = createPredictor(downStore, { log: false }, observer);
+    const strict = createPredictor(downStore, { log: false, models: { churn: { requireFreshFeatures: true } } });
+    try {
+      await expectCode(lenient.features({ service: 'churn', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_ONLINE_UNAVAILABLE', 503);
+      const started = performance.now();
+      const { predictions } = await lenient.predict({ model: 'churn', entities: [{ customer_id: 'c1' }, { customer_id: 'c2' }] });
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(predictions).toHaveLength(2);
+      for (const p of predictions) {
+        expect(p).toMatchObject({ degraded: true, features: { spend: null, visits: null, plan: null }, statuses: { spend: 'NOT_FOUND' } });
+        expect(typeof p.output).toBe('number');
+      }
+      expect(events.onlineRead.some((e) => !e.ok)).toBe(true);
+      expect(events.prediction.at(-1)).toMatchObject({ rows: 2, degraded: 2 });
+      await expectCode(strict.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_UNAVAILABLE', 503);
+      // Bad rows are still the caller's mistake, store or no store.
+      await expectCode(lenient.predict({ model: 'churn', entities: [{ nope: 1 }] }), 'LARDER_E_INVALID_REQUEST', 400);
+    } finally {
+      await Promise.all([lenient.close(), strict.close()]);
+      await downStore.close();
+    }
+  });
+});

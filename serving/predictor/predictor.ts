@@ -1,0 +1,231 @@
+/**
+ * @module serving/predictor/predictor
+ * `createPredictor`: the `Predictor` behind `larder serve` (HTTP and gRPC). A predict request is
+ * checked (rows, limits), its `model@version|alias` resolved to a version, every row's features
+ * read in one online round trip (request fields and on-demand views included, declared defaults
+ * applied), the rows run through the version's dynamic batcher, and each prediction answered
+ * with the values it was fed, their statuses and `degraded`, then offered to the prediction log.
+ * When the online store is down the model is fed defaults and every row is `degraded` — or the
+ * request is refused with 503 when the model requires fresh features; the store reconnects by
+ * itself, so later requests recover without a restart.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { isLarderError, larderError } from '../../errors.ts';
+import type { FeatureStatus, OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
+import type { FeatureStore } from '../../featurestore/store.ts';
+import type { ModelVersionView } from '../../registry/models/types.ts';
+import type {
+  InferRequest, InferResponse, ModelMetadata, Prediction, PredictRequest, PredictResponse, Predictor, ServingObserver,
+} from '../types.ts';
+import { defaultedFeatures } from './fallback.ts';
+import { ServedModels, type SessionOpener } from './models.ts';
+import { batchingFor, PREDICTOR_DEFAULTS, type PredictorOptions } from './options.ts';
+import { InferencePool } from './pool.ts';
+import { PredictionLog, type PredictionRecord } from './prediction-log.ts';
+import { openRawSession } from './session.ts';
+import { feedsFromV2, outputNames, v2Datatype, v2FromRaw, v2Shape } from './v2.ts';
+
+const OK_STATUSES: ReadonlySet<FeatureStatus> = new Set(['PRESENT', 'NULL_VALUE']);
+
+function invalid(reason: string): never {
+  throw larderError('LARDER_E_INVALID_REQUEST', { reason });
+}
+
+function checkModelRef(model: unknown, version: unknown): void {
+  if (typeof model !== 'string' || model === '') invalid('model must be a non-empty string');
+  if (version !== undefined && (typeof version !== 'string' || version === '')) invalid('version must be a non-empty string');
+}
+
+/** A Predictor with what it holds, for the transports and tests. */
+export interface LarderPredictor extends Predictor {
+  /** The prediction log, when on (its stats show what was written). */
+  readonly log: PredictionLog | undefined;
+}
+
+/**
+ * The predictor of a project: features + prediction, raw-tensor inference, metadata.
+ * Close it to finish queued work, flush the prediction log and release sessions and workers;
+ * the store stays open (the caller owns it).
+ * @example
+ * const predictor = createPredictor(store, { batching: { maxQueueDelayUs: 200 }, models: { churn: { requireFreshFeatures: true } } });
+ * const { predictions } = await predictor.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] });
+ */
+export function createPredictor(store: FeatureStore, options: PredictorOptions = {}, observer?: ServingObserver): LarderPredictor {
+  const maxEntities = options.maxEntities ?? PREDICTOR_DEFAULTS.maxEntities;
+  const registry = store.models();
+  let pool: InferencePool | undefined;
+  const threads = options.sessionThreads ?? PREDICTOR_DEFAULTS.sessionThreads;
+  const inline: SessionOpener = (bytes, what) => openRawSession(bytes, what, { threads });
+  const pooled: SessionOpener = (bytes, what) => {
+    pool ??= new InferencePool({ size: options.poolSize ?? PREDICTOR_DEFAULTS.poolSize, threads });
+    return pool.open(bytes, what);
+  };
+  const models = new ServedModels({
+    registry,
+    aliasRefreshMs: options.aliasRefreshMs ?? PREDICTOR_DEFAULTS.aliasRefreshMs,
+    openerFor: (model) => (options.models?.[model]?.inference === 'pool' ? pooled : inline),
+    batchingFor: (model) => batchingFor(options, model),
+    onBatch: (model, version, event) => observer?.batch({ model, version, ...event }),
+  });
+  const log = options.log === false ? undefined : new PredictionLog(store.config.dir, options.log ?? {});
+  let closed: Promise<void> | undefined;
+
+  const checkOpen = (): void => {
+    if (closed !== undefined) throw larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' });
+  };
+
+  const readOnline = async (request: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> => {
+    const started = performance.now();
+    try {
+      const response = await store.getOnlineFeatures({
+        ...request,
+        ...(options.onlineTimeoutMs === undefined || request.timeoutMs !== undefined ? {} : { timeoutMs: options.onlineTimeoutMs }),
+        ...(options.now === undefined || request.now !== undefined ? {} : { now: options.now() }),
+      });
+      observer?.onlineRead({ ms: performance.now() - started, ok: true });
+      return response;
+    } catch (error) {
+      observer?.onlineRead({ ms: performance.now() - started, ok: false });
+      throw error;
+    }
+  };
+
+  const resolveVersion = (model: string, version: string | undefined): Promise<ModelVersionView> => models.resolve(model, version ?? 'champion');
+
+  async function predict(request: PredictRequest): Promise<PredictResponse> {
+    const started = performance.now();
+    checkOpen();
+    if (typeof request !== 'object' || request === null) invalid('the request must be an object');
+    checkModelRef(request.model, request.version);
+    const entities = request.entities as unknown;
+    if (!Array.isArray(entities)) invalid('entities must be an array of objects');
+    if (entities.length === 0) invalid('entities must hold at least one row');
+    if (entities.length > maxEntities) {
+      throw larderError('LARDER_E_PAYLOAD_TOO_LARGE', { reason: `${entities.length} entity rows; at most ${maxEntities} per request` });
+    }
+    const bad = entities.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row));
+    if (bad >= 0) invalid(`entities[${bad}] is not an object`);
+    const rows = entities as Record<string, unknown>[];
+    if (request.requestId !== undefined && (typeof request.requestId !== 'string' || request.requestId === '')) invalid('requestId must be a non-empty string');
+
+    const view = await resolveVersion(request.model, request.version);
+    const served = await models.load(view);
+    const service = view.lineage.featureService;
+    if (service === undefined) {
+      throw larderError('LARDER_E_MODEL_INVALID', { what: `${view.name}@${view.version}`, reason: 'it records no feature service to read its features from' });
+    }
+    let online: OnlineFeaturesResponse;
+    let storeDown = false;
+    try {
+      online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
+    } catch (error) {
+      if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
+      if (options.models?.[view.name]?.requireFreshFeatures === true) {
+        throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
+      }
+      online = defaultedFeatures(store.project, service, rows.length);
+      storeDown = true;
+    }
+
+    const names = served.spec.features.map((f) => f.name);
+    const columns: Record<string, unknown[]> = {};
+    for (const name of names) columns[name] = online.rows.map((row) => row.values[name] ?? null);
+    const outputs = await served.batcher.submit(columns, rows.length, request.signal);
+
+    const requestId = request.requestId ?? randomUUID();
+    const counts: Record<string, Partial<Record<FeatureStatus, number>>> = {};
+    for (const name of names) counts[name] = {};
+    let degradedRows = 0;
+    const predictions: Prediction[] = online.rows.map((row, i) => {
+      const features: Record<string, unknown> = {};
+      const statuses: Record<string, FeatureStatus> = {};
+      let degraded = storeDown;
+      for (const name of names) {
+        const status = row.statuses[name] ?? 'NOT_FOUND';
+        features[name] = row.values[name] ?? null;
+        statuses[name] = status;
+        if (!OK_STATUSES.has(status)) degraded = true;
+        const c = counts[name]!;
+        c[status] = (c[status] ?? 0) + 1;
+      }
+      if (degraded) degradedRows++;
+      const output = outputs[i]!;
+      return { id: `${requestId}-${i}`, output: Number.isNaN(output) ? null : output, features, statuses, degraded };
+    });
+
+    const latencyMs = performance.now() - started;
+    observer?.featureStatuses({ model: view.name, counts });
+    observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs, degraded: degradedRows });
+    if (log !== undefined) {
+      const time = new Date();
+      log.append(predictions.map((p, i): PredictionRecord => ({
+        id: p.id, time, model: view.name, version: view.version, entity: rows[i]!, features: p.features, statuses: p.statuses,
+        output: p.output, latencyMs, degraded: p.degraded,
+      })));
+    }
+    return { model: view.name, version: view.version, predictions };
+  }
+
+  async function infer(request: InferRequest): Promise<InferResponse> {
+    checkOpen();
+    if (typeof request !== 'object' || request === null) invalid('the request must be an object');
+    checkModelRef(request.model, request.version);
+    const view = await resolveVersion(request.model, request.version);
+    const feeds = feedsFromV2(request.inputs, view.signature.inputs);
+    const wanted = outputNames(request.outputs, view.signature.outputs);
+    const served = await models.load(view);
+    if (request.signal?.aborted) throw larderError('LARDER_E_ABORTED', { what: 'inference' }, { cause: request.signal.reason });
+    const result = await served.session.run(feeds, wanted);
+    return {
+      model_name: view.name, model_version: view.version,
+      ...(request.id === undefined ? {} : { id: request.id }),
+      outputs: wanted.map((name) => v2FromRaw(name, result.outputs[name]!)),
+    };
+  }
+
+  async function metadata(model: string, version?: string): Promise<ModelMetadata> {
+    checkModelRef(model, version);
+    const versions = await registry.versions(model);
+    // Without a version: the champion, or the latest when no champion is deployed yet.
+    const view = version !== undefined ? await resolveVersion(model, version)
+      : await resolveVersion(model, 'champion').catch((error: unknown) => {
+        if (isLarderError(error) && error.code === 'LARDER_E_MODEL_NOT_FOUND') return resolveVersion(model, 'latest');
+        throw error;
+      });
+    const tensor = (info: ModelVersionView['signature']['inputs'][number]) => ({ name: info.name, datatype: v2Datatype(info.type), shape: v2Shape(info.shape) });
+    return {
+      name: model, versions: versions.map((v) => v.version), platform: 'onnxruntime_onnx',
+      inputs: view.signature.inputs.map(tensor), outputs: view.signature.outputs.map(tensor),
+    };
+  }
+
+  async function modelReady(model: string, version?: string): Promise<boolean> {
+    if (closed !== undefined) return false;
+    try {
+      checkModelRef(model, version);
+      await models.load(await resolveVersion(model, version));
+      return true;
+    } catch (error) {
+      // Unknown, unloadable or corrupt: not ready. Anything else is our failure and is thrown.
+      if (isLarderError(error)) return false;
+      throw error;
+    }
+  }
+
+  return {
+    log,
+    predict, infer, metadata, modelReady,
+    features: (request) => {
+      checkOpen();
+      return readOnline(request);
+    },
+    close() {
+      closed ??= (async () => {
+        await models.close();
+        await Promise.all([log?.close(), pool?.close()]);
+      })();
+      return closed;
+    },
+  };
+}
