@@ -11,6 +11,7 @@ import { DuckDBEngine, type Session } from '../../featurestore/offline/duckdb.ts
 import { fileRelation, formatOfPath } from '../../featurestore/offline/sources.ts';
 import { quoteIdent } from '../../featurestore/offline/sql.ts';
 import type { FeatureColumns } from '../../registry/models/feeds.ts';
+import type { ModelFeature } from '../../registry/models/serving-spec.ts';
 
 /** A dataset file as an Arrow table, ordered by event time (ties keep file order). */
 export async function readDataset(path: string, timestampColumn: string, projectDir: string, signal?: AbortSignal): Promise<Table> {
@@ -27,6 +28,34 @@ export async function readFileTable(session: Session, path: string, orderBy?: st
   const order = orderBy === undefined ? '' : ` ORDER BY ${quoteIdent(orderBy)}`;
   const sql = `SELECT * FROM ${fileRelation(path, formatOfPath(path))}${order}`;
   return resultToArrow(await session.stream(sql), () => session.checkAborted('reading a dataset'));
+}
+
+/**
+ * A dataset file as a training table: numeric, boolean and timestamp features arrive as DOUBLE
+ * with NaN for missing (booleans 0/1, timestamps epoch ms — the serving spec's rules, applied in
+ * DuckDB), so the frame takes them straight from Arrow's buffers; strings, the label and the
+ * event time are left as stored. Ordered by event time.
+ */
+export async function readTrainingTable(
+  path: string, features: readonly ModelFeature[], keep: readonly string[], timestampColumn: string, projectDir: string, signal?: AbortSignal,
+): Promise<Table> {
+  const engine = await DuckDBEngine.open({ path: ':memory:', projectDir });
+  try {
+    return await engine.withSession(async (session) => {
+      const columns = features.map((f) => {
+        const c = quoteIdent(f.name);
+        if (f.dtype === 'string') return c;
+        const value = f.dtype === 'timestamp' ? `epoch_ms(${c})` : f.dtype === 'bool' ? `CAST(${c} AS INTEGER)` : c;
+        return `coalesce(CAST(${value} AS DOUBLE), 'NaN'::DOUBLE) AS ${c}`;
+      });
+      const names = new Set(features.map((f) => f.name));
+      const rest = [...new Set([...keep, timestampColumn])].filter((k) => !names.has(k)).map(quoteIdent);
+      const sql = `SELECT ${[...columns, ...rest].join(', ')} FROM ${fileRelation(path, formatOfPath(path))} ORDER BY ${quoteIdent(timestampColumn)}`;
+      return resultToArrow(await session.stream(sql), () => session.checkAborted('reading a dataset'));
+    }, signal);
+  } finally {
+    engine.close();
+  }
 }
 
 /** Event times as epoch ms, one per row; a row without one is refused. */

@@ -32,7 +32,7 @@ import type { StageContext, StageHandlers, StageInput } from '../jobs/types.ts';
 import { columnsOf, frameFromArrow, takeRows, type TrainingFrame } from '../trainers/frame.ts';
 import { evaluateBinary, evaluateRegression, gateCandidate, type GateResult } from '../trainers/evaluate.ts';
 import { trainModel } from '../trainers/index.ts';
-import { eventTimes, readDataset, splitByTime } from './data.ts';
+import { eventTimes, readTrainingTable, splitByTime } from './data.ts';
 import { parseRetrainParams, type RetrainParams } from './params.ts';
 
 export interface DatasetResult {
@@ -171,7 +171,7 @@ interface Frames {
 
 /** The training rows and the holdout rows as frames, split as the params say. */
 async function frames(params: RetrainParams, data: DatasetResult, signal: AbortSignal): Promise<Frames> {
-  const table = await readDataset(data.train.path, data.timestampColumn, params.project, signal);
+  const table = await readTrainingTable(data.train.path, data.features, [params.label], data.timestampColumn, params.project, signal);
   const all = frameFromArrow(table, data.features, params.label);
   const times = eventTimes(table, data.timestampColumn);
   if (data.holdout !== null) {
@@ -193,11 +193,11 @@ function splitOf(params: RetrainParams, times: Float64Array): ReturnType<typeof 
 /** Only the holdout rows (evaluation): reads the training dataset only when the holdout is cut from it. */
 async function holdoutFrame(params: RetrainParams, data: DatasetResult, signal: AbortSignal): Promise<{ holdout: TrainingFrame; holdoutFrom: number | null }> {
   if (data.holdout === null) {
-    const table = await readDataset(data.train.path, data.timestampColumn, params.project, signal);
+    const table = await readTrainingTable(data.train.path, data.features, [params.label], data.timestampColumn, params.project, signal);
     const split = splitOf(params, eventTimes(table, data.timestampColumn));
     return { holdout: frameFromArrow(table.slice(split.before.length), data.features, params.label), holdoutFrom: split.from };
   }
-  const table = await readDataset(data.holdout.path, data.timestampColumn, params.project, signal);
+  const table = await readTrainingTable(data.holdout.path, data.features, [params.label], data.timestampColumn, params.project, signal);
   const times = eventTimes(table, data.timestampColumn);
   return { holdout: frameFromArrow(table, data.features, params.label), holdoutFrom: times.length > 0 ? times[0]! : null };
 }
