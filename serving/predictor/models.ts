@@ -23,9 +23,9 @@ export type SessionOpener = (bytes: Uint8Array, what: string) => Promise<RawSess
 export interface ServedModel {
   readonly name: string;
   readonly version: ModelVersionView;
-  readonly spec: ModelServingSpec;
   readonly session: RawSession;
-  readonly batcher: DynamicBatcher;
+  /** The serving spec and the batcher of `predict`; absent for a graph only raw inference can feed. */
+  readonly predictable?: { readonly spec: ModelServingSpec; readonly batcher: DynamicBatcher };
 }
 
 export interface ServedModelsOptions {
@@ -112,18 +112,16 @@ export class ServedModels {
 
   async #open(view: ModelVersionView): Promise<ServedModel> {
     const what = `${view.name}@${view.version}`;
-    const spec = view.serving;
-    if (spec === undefined) {
-      throw larderError('LARDER_E_MODEL_INVALID', { what, reason: 'it was registered without a feature service or serving spec, so Larder cannot feed it' });
-    }
     const bytes = await this.#options.registry.loadArtifact(view.name, view.version);
     const session = await this.#options.openerFor(view.name)(bytes, what);
+    const spec = view.serving;
+    if (spec === undefined) return { name: view.name, version: view, session };
     const batcher = new DynamicBatcher(
       (columns, n) => runSpec(session, spec, columns, n),
       this.#options.batchingFor(view.name),
       (event) => this.#options.onBatch(view.name, view.version, event),
     );
-    return { name: view.name, version: view, spec, session, batcher };
+    return { name: view.name, version: view, session, predictable: { spec, batcher } };
   }
 
   /** Finishes queued work and releases every session. */
@@ -133,7 +131,7 @@ export class ServedModels {
     await Promise.all(loaded.map(async (served) => {
       const model = await served.catch(() => undefined);
       if (model === undefined) return;
-      await model.batcher.close();
+      await model.predictable?.batcher.close();
       await model.session.release();
     }));
   }

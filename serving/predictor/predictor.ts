@@ -110,11 +110,15 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     if (request.requestId !== undefined && (typeof request.requestId !== 'string' || request.requestId === '')) invalid('requestId must be a non-empty string');
 
     const view = await resolveVersion(request.model, request.version);
-    const served = await models.load(view);
     const service = view.lineage.featureService;
-    if (service === undefined) {
-      throw larderError('LARDER_E_MODEL_INVALID', { what: `${view.name}@${view.version}`, reason: 'it records no feature service to read its features from' });
+    if (service === undefined || view.serving === undefined) {
+      throw larderError('LARDER_E_MODEL_INVALID', {
+        what: `${view.name}@${view.version}`,
+        reason: 'it records no feature service or serving spec, so only raw-tensor inference (/v2/models/…/infer) can feed it',
+      });
     }
+    const served = await models.load(view);
+    const { spec, batcher } = served.predictable!;
     let online: OnlineFeaturesResponse;
     let storeDown = false;
     try {
@@ -128,10 +132,10 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
       storeDown = true;
     }
 
-    const names = served.spec.features.map((f) => f.name);
+    const names = spec.features.map((f) => f.name);
     const columns: Record<string, unknown[]> = {};
     for (const name of names) columns[name] = online.rows.map((row) => row.values[name] ?? null);
-    const outputs = await served.batcher.submit(columns, rows.length, request.signal);
+    const outputs = await batcher.submit(columns, rows.length, request.signal);
 
     const requestId = request.requestId ?? randomUUID();
     const counts: Record<string, Partial<Record<FeatureStatus, number>>> = {};
