@@ -13,6 +13,7 @@ import { materializeCommand } from './commands/materialize.ts';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
 import { scheduleCommand } from './commands/schedule.ts';
+import { serveCommand } from './commands/serve.ts';
 import { trainCommand } from './commands/train.ts';
 import { workerCommand } from './commands/worker.ts';
 import { planCommand } from './commands/plan.ts';
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   predict: predictCommand,
   worker: workerCommand,
   schedule: scheduleCommand,
+  serve: serveCommand,
 };
 
 function help(): string {
