@@ -31,9 +31,9 @@ import { InputResolver } from '../../validation/inputs.ts';
 import type { StageContext, StageHandlers, StageInput } from '../jobs/types.ts';
 import { columnsOf, frameFromArrow, takeRows, type TrainingFrame } from '../trainers/frame.ts';
 import { evaluateBinary, evaluateRegression, gateCandidate, type GateResult } from '../trainers/evaluate.ts';
-import { trainModel } from '../trainers/index.ts';
 import { eventTimes, readTrainingTable, splitByTime } from './data.ts';
 import { parseRetrainParams, type RetrainParams } from './params.ts';
+import { trainInThread } from './train-thread.ts';
 
 export interface DatasetResult {
   readonly train: { readonly id: string; readonly path: string; readonly rows: number };
@@ -210,15 +210,17 @@ async function trainStage(input: StageInput, ctx: StageContext): Promise<TrainRe
   const fit = params.trainer === 'gbdt' && early.after.length > 0 ? takeRows(train, early.before) : train;
   const valid = params.trainer === 'gbdt' && early.after.length > 0 ? takeRows(train, early.after) : undefined;
   let lastReport = 0;
-  const model = trainModel(fit, {
-    trainer: params.trainer, task: params.task, seed: params.seed, params: params.trainerParams,
-    ...(valid === undefined ? {} : { valid }),
-    onProgress: (round: number) => {
+  const model = await trainInThread({
+    fit, ...(valid === undefined ? {} : { valid }),
+    options: { trainer: params.trainer, task: params.task, seed: params.seed, params: params.trainerParams },
+  }, {
+    signal: ctx.signal,
+    onProgress: (round) => {
       const now = Date.now();
       if (now - lastReport > 500) { lastReport = now; void ctx.progress({ step: 'training', round }); }
     },
   });
-  const { bytes, serving } = model.toOnnx();
+  const { bytes, serving } = model;
   return withStore(params, async (store) => {
     const dir = flowDir(store, ctx);
     await mkdir(dir, { recursive: true });
