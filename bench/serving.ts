@@ -1,0 +1,246 @@
+/**
+ * @module bench/serving
+ * Serving benchmark (DESIGN §7, issue 7), all in one run against the Redis at REDIS_URL:
+ *   (a) ceiling: a bare Fastify POST route (parses the same JSON body, answers a constant);
+ *   (b) floor: raw ioredis, 20k sequential calls timed with performance.now(): HMGET of the same
+ *       20 values from one hash, and MGET of the 3 keys the online store actually reads (one per
+ *       view), next to `getOnlineFeatures` in-process (the library path, no HTTP);
+ *   (c) `POST /v1/features`, 1 entity × 20 features over 3 views (service `bench20`), at
+ *       `--connections` for req/s (target ≥ 50% of (a)) and at 1 connection for latency (target
+ *       p99 ≤ floor HMGET p99 + 1 ms);
+ *   (d) `POST /v1/predict/:model` at 64 connections, batching on vs off (same bytes registered
+ *       twice, batching disabled for `<model>_unbatched`): an MLP 20→256→512→1 where inference
+ *       dominates (target ≥ 3× req/s at equal or better p99) and Larder's GBDT (100 trees,
+ *       depth ≤ 6; target: batching costs ≤ 5% req/s and ≤ 0.5 ms p99).
+ * Servers run in child processes (`serving-child.ts`), autocannon in this one. autocannon's
+ * histograms hold whole milliseconds, so latencies here come from its per-response times
+ * (µs digits); the mean is also given by Little's law (connections / req/s). Each server reports
+ * its event-loop delay during each run. The project lives in a temp folder under a unique name;
+ * its Redis keys and the folder are removed at the end.
+ *
+ *   node --import tsx bench/serving.ts [--duration 8] [--warmup 2] [--connections 64] [--users 10000]
+ *     [--iterations 20000] [--mlp-inference inline|pool] [--json]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { encodeEntityKey } from '../featurestore/online/entity-key.ts';
+import { valueKey } from '../featurestore/online/redis-keys.ts';
+import { openStore } from '../featurestore/store.ts';
+import { benchArgs } from './args.ts';
+import { createServingBenchProject, FEATURES, registerBenchModels, SERVICE, VIEWS } from './serving-project.ts';
+
+const opts = benchArgs();
+const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const duration = Number(opts['duration'] ?? 8);
+const warmup = Number(opts['warmup'] ?? 2);
+const connections = Number(opts['connections'] ?? 64);
+const users = Number(opts['users'] ?? 10_000);
+const iterations = Number(opts['iterations'] ?? 20_000);
+const mlpInference = opts['mlp-inference'] === 'pool' ? 'pool' : 'inline';
+const project = `bench_serving_${randomUUID().slice(0, 8)}`;
+const results: Record<string, unknown> = { url, duration, connections, users, mlpInference, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
+const log = (line: string): void => { if (opts['json'] === undefined) console.log(line); };
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number): string => n.toFixed(3);
+
+interface Latency { p50: number; p99: number; mean: number }
+
+function latencyOf(samples: Float64Array): Latency {
+  const sorted = samples.slice().sort();
+  const at = (q: number): number => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return { p50: at(0.5), p99: at(0.99), mean: sum / sorted.length };
+}
+
+/** `calls` sequential awaits of `fn`, timed one by one (ms). */
+async function sequential(calls: number, fn: () => Promise<unknown>): Promise<Latency> {
+  for (let i = 0; i < Math.min(2000, calls / 10); i++) await fn();
+  const samples = new Float64Array(calls);
+  for (let i = 0; i < calls; i++) {
+    const start = performance.now();
+    await fn();
+    samples[i] = performance.now() - start;
+  }
+  return latencyOf(samples);
+}
+
+interface LoadResult extends Latency { rps: number; littleMs: number; acP99: number; errors: number; non2xx: number; lag?: { p50: number; p99: number; max: number } }
+
+/** autocannon POSTs of `body` for `seconds`, every response's time kept (µs digits). */
+function load(target: string, body: string, conns: number, seconds: number, record = true): Promise<LoadResult> {
+  let samples = new Float64Array(1 << 16);
+  let n = 0;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon({ url: target, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: conns, duration: seconds, timeout: 30 }, (error, r) => {
+      if (error !== null) { reject(error); return; }
+      const lat = latencyOf(samples.subarray(0, n));
+      const rps = r.requests.average;
+      resolve({ ...lat, rps, littleMs: (conns / rps) * 1000, acP99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+    });
+    if (record) {
+      instance.on('response', (_client, _status, _bytes, responseTime) => {
+        if (n === samples.length) { const grown = new Float64Array(n * 2); grown.set(samples); samples = grown; }
+        samples[n++] = responseTime;
+      });
+    }
+  });
+}
+
+interface Child { readonly port: number; readonly process: ChildProcess; request<T>(type: string, reply: string): Promise<T> }
+
+function startChild(kind: 'bare' | 'larder', dir?: string, config: object = {}): Promise<Child> {
+  const script = fileURLToPath(new URL('./serving-child.ts', import.meta.url));
+  const child = fork(script, dir === undefined ? [kind] : [kind, dir], {
+    execArgv: ['--import', 'tsx'], env: { ...process.env, LARDER_BENCH_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const request = <T>(type: string, reply: string): Promise<T> => new Promise((resolve) => {
+    const onMessage = (m: { type: string }): void => { if (m.type === reply) { child.off('message', onMessage); resolve(m as T); } };
+    child.on('message', onMessage);
+    child.send({ type });
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it listened`)));
+    child.once('message', (m: { type: string; port: number }) => { if (m.type === 'ready') resolve({ port: m.port, process: child, request }); });
+  });
+}
+
+async function stopChild(child: Child): Promise<void> {
+  child.process.removeAllListeners('exit');
+  const exited = new Promise((resolve) => child.process.once('exit', resolve));
+  await child.request('stop', 'stopped');
+  await exited;
+}
+
+/** A load run with the server's event-loop delay over exactly that run. */
+async function measured(child: Child, target: string, body: string, conns: number): Promise<LoadResult> {
+  await load(target, body, conns, warmup, false);
+  await child.request('lag-reset', 'ok');
+  const result = await load(target, body, conns, duration);
+  const lag = await child.request<{ p50: number; p99: number; max: number }>('lag-read', 'lag');
+  return { ...result, lag: { p50: lag.p50, p99: lag.p99, max: lag.max } };
+}
+
+function row(name: string, r: LoadResult, conns: number): string {
+  const lag = r.lag === undefined ? '' : ` | loop lag p99 ${ms(r.lag.p99)} max ${ms(r.lag.max)}`;
+  const bad = r.errors + r.non2xx > 0 ? ` | ${r.errors} errors, ${r.non2xx} non-2xx` : '';
+  return `  ${name.padEnd(34)} ${String(conns).padStart(3)} conns ${fmt(r.rps).padStart(8)} req/s | p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (autocannon p99 ${r.acP99}) | mean ${ms(r.mean)}, Little ${ms(r.littleMs)} ms${lag}${bad}`;
+}
+
+const root = mkdtempSync(path.join(tmpdir(), 'larder-bench-serving-'));
+const dir = path.join(root, 'project');
+const children: Child[] = [];
+const redis = new Redis(url);
+const rawKey = `larder-bench:${project}:hmget`;
+try {
+  log(`bench/serving: project ${project}, ${fmt(users)} users, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  let t = performance.now();
+  const columns = await createServingBenchProject(dir, { project, redisUrl: url, users });
+  const store = await openStore({ dir });
+  let trees: number;
+  try {
+    await store.apply();
+    await store.materialize({ end: new Date() });
+    ({ gbdtTrees: trees } = await registerBenchModels(store, columns));
+    log(`setup (project, apply, materialize, train GBDT, register): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // (b) the floor, in this process; the three paths take turns so background load hits them alike.
+    const entity = { user_id: 'u42' };
+    const entityKey = encodeEntityKey(['user_id'], entity);
+    const keys = Object.keys(VIEWS).map((view) => valueKey('larder', project, view, entityKey));
+    const features = await store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 });
+    await redis.hset(rawKey, Object.fromEntries(FEATURES.map((f) => [f, String(features.rows[0]?.values[f])])));
+    const hmget = await sequential(iterations, () => redis.hmget(rawKey, ...FEATURES));
+    const mget = await sequential(iterations, () => redis.mgetBuffer(...keys));
+    const library = await sequential(Math.min(iterations, 10_000), () => store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 }));
+    results['floor'] = { hmget, mget, getOnlineFeatures: library };
+    log(`\n(b) floor, ${fmt(iterations)} sequential calls (ms):`);
+    log(`  raw ioredis HMGET 20 fields      p50 ${ms(hmget.p50)} p99 ${ms(hmget.p99)} mean ${ms(hmget.mean)}`);
+    log(`  raw ioredis MGET of the 3 keys   p50 ${ms(mget.p50)} p99 ${ms(mget.p99)} mean ${ms(mget.mean)}`);
+    log(`  getOnlineFeatures in-process     p50 ${ms(library.p50)} p99 ${ms(library.p99)} mean ${ms(library.mean)}`);
+  } finally {
+    await store.close();
+  }
+  t = performance.now();
+
+  // (a) the ceiling.
+  const featuresBody = JSON.stringify({ service: SERVICE, entities: [{ user_id: 'u42' }] });
+  const bare = await startChild('bare');
+  children.push(bare);
+  const bareUrl = `http://127.0.0.1:${bare.port}/bare`;
+  const bareLoad = await measured(bare, bareUrl, featuresBody, connections);
+  const bareOne = await measured(bare, bareUrl, featuresBody, 1);
+  await stopChild(bare);
+  children.pop();
+
+  // (c) and (d): one larder server; the `_unbatched` twins have batching disabled.
+  const inference = { inference: mlpInference };
+  const larder = await startChild('larder', dir, {
+    models: { mlp: inference, mlp_unbatched: { ...inference, batching: { enabled: false } }, gbdt_unbatched: { batching: { enabled: false } } },
+  });
+  children.push(larder);
+  const base = `http://127.0.0.1:${larder.port}`;
+  const featuresLoad = await measured(larder, `${base}/v1/features`, featuresBody, connections);
+  const featuresOne = await measured(larder, `${base}/v1/features`, featuresBody, 1);
+  log(`\n(a)/(c) bare route vs /v1/features (1 entity × 20 features, 3 views):`);
+  log(row('bare Fastify POST', bareLoad, connections));
+  log(row('POST /v1/features', featuresLoad, connections));
+  log(row('bare Fastify POST', bareOne, 1));
+  log(row('POST /v1/features', featuresOne, 1));
+  const floor = (results['floor'] as { hmget: Latency }).hmget;
+  const ratio = featuresLoad.rps / bareLoad.rps;
+  log(`  → /v1/features req/s = ${(ratio * 100).toFixed(0)}% of the bare route (target ≥ 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+  log(`  → /v1/features p99 at 1 conn ${ms(featuresOne.p99)} ms vs HMGET p99 ${ms(floor.p99)} + 1 ms (target): ${featuresOne.p99 <= floor.p99 + 1 ? 'met' : 'NOT met'}`);
+  results['bare'] = { load: bareLoad, one: bareOne };
+  results['features'] = { load: featuresLoad, one: featuresOne, ratio };
+
+  const predictBody = JSON.stringify({ entities: [{ user_id: 'u42' }] });
+  const predict: Record<string, LoadResult & { batch?: number }> = {};
+  log(`\n(d) POST /v1/predict/:model, ${connections} connections (MLP inference: ${mlpInference}; GBDT: ${trees} trees, inline):`);
+  for (const model of ['mlp', 'mlp_unbatched', 'gbdt', 'gbdt_unbatched']) {
+    const before = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
+    const r = await measured(larder, `${base}/v1/predict/${model}`, predictBody, connections);
+    const after = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
+    const rows = (after.batches[model]?.rows ?? 0) - (before.batches[model]?.rows ?? 0);
+    const runs = (after.batches[model]?.runs ?? 0) - (before.batches[model]?.runs ?? 0);
+    predict[model] = { ...r, ...(runs > 0 ? { batch: rows / runs } : {}) };
+    log(`${row(`/v1/predict/${model}`, r, connections)}${runs > 0 ? ` | mean batch ${(rows / runs).toFixed(1)} rows` : ''}`);
+  }
+  const verdict = (model: string): void => {
+    const on = predict[model] as LoadResult;
+    const off = predict[`${model}_unbatched`] as LoadResult;
+    const speedup = on.rps / off.rps;
+    if (model === 'mlp') {
+      log(`  → mlp: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
+    } else {
+      const cost = 1 - speedup;
+      log(`  → gbdt: batching changes req/s by ${((speedup - 1) * 100).toFixed(1)}% (target ≥ −5%), p99 by ${ms(on.p99 - off.p99)} ms (target ≤ 0.5): ${cost <= 0.05 && on.p99 - off.p99 <= 0.5 ? 'met' : 'NOT met'}`);
+    }
+  };
+  verdict('mlp');
+  verdict('gbdt');
+  results['predict'] = predict;
+  await stopChild(larder);
+  children.pop();
+  log(`\nload runs: ${((performance.now() - t) / 1000).toFixed(1)} s; load average after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  results['loadAfter'] = loadavg().map((l) => Number(l.toFixed(2)));
+  if (opts['json'] !== undefined) console.log(JSON.stringify(results, null, 2));
+} finally {
+  for (const child of children) child.process.kill('SIGTERM');
+  // Everything the project wrote to Redis, and the raw hash of the floor.
+  const cleanup = await openStore({ dir }).catch(() => undefined);
+  if (cleanup !== undefined) {
+    await (await cleanup.onlineStore()).clearProject(project).catch(() => undefined);
+    await cleanup.close();
+  }
+  await redis.del(rawKey).catch(() => 0);
+  redis.disconnect();
+  rmSync(root, { recursive: true, force: true });
+}
