@@ -73,10 +73,11 @@ function rawData(type: RawTensorType, data: readonly unknown[]): RawTensor['data
     case 'int64':
     case 'int32': {
       const out = type === 'int64' ? new BigInt64Array(data.length) : new Int32Array(data.length);
-      const limit = type === 'int32' ? 2 ** 31 : Number.MAX_SAFE_INTEGER;
+      // JSON numbers beyond 2^53 have lost digits already: refuse them rather than guess.
+      const fits = type === 'int32' ? (v: number) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31 : Number.isSafeInteger;
       for (let i = 0; i < data.length; i++) {
         const v = data[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v >= limit || v < -limit) return bad(i, `an integer (${type})`);
+        if (typeof v !== 'number' || !fits(v)) return bad(i, `an integer (${type})`);
         if (out instanceof BigInt64Array) out[i] = BigInt(v); else out[i] = v;
       }
       return out;
