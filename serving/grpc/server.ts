@@ -35,6 +35,8 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes?: number;
   /** How long `close()` waits for running calls before cancelling them (default 5000 ms). */
   readonly shutdownTimeoutMs?: number;
+  /** Told of every failure that is ours (5xx), with the method path; default `console.error`. */
+  readonly onError?: (error: unknown, method: string) => void;
 }
 
 export interface GrpcServer {
@@ -62,6 +64,7 @@ interface WirePredict { model: string; version: string; entities: ProtoStruct[];
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {
   const { predictor, metrics } = options;
   const keys = options.apiKeys ?? [];
+  const onError = options.onError ?? ((error: unknown, method: string) => console.error(`larder gRPC ${method} failed:`, error));
   const services = loadLarderServices();
   const maxBytes = options.maxMessageBytes ?? 4 * 1024 * 1024;
   const server = new Server({ 'grpc.max_receive_message_length': maxBytes });
@@ -84,6 +87,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
           observe(200, answer.model, answer.version);
         } catch (error) {
           const failure = grpcFailure(error);
+          if (failure.httpStatus >= 500) onError(error, route);
           callback(failure.error, null);
           metrics?.error(failure.larderCode);
           // No model label on failures: a client could mint a series per made-up model name.

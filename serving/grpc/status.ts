@@ -3,7 +3,8 @@
  * Larder errors as gRPC statuses: the status code from the error's HTTP status, and trailing
  * metadata `larder-code` (the `LARDER_E_*` code) plus `larder-error-bin` (the UTF-8 JSON body
  * the HTTP API would have answered, `{ error: { code, message, details } }`). Anything that is
- * not a LarderError is INTERNAL with code `LARDER_E_INTERNAL` in the metadata.
+ * not a LarderError is INTERNAL with code `LARDER_E_INTERNAL` and, like the HTTP API's 500, a
+ * message without internals.
  */
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { isLarderError } from '../../errors.ts';
@@ -39,7 +40,8 @@ export function grpcFailure(error: unknown): GrpcFailure {
     metadata.set('larder-error-bin', Buffer.from(JSON.stringify(error.toJSON()), 'utf8'));
     return { error: { code: grpcCodeFor(error.status), details: error.message, metadata }, larderCode: error.code, httpStatus: error.status };
   }
-  const message = error instanceof Error ? error.message : String(error);
+  // As over HTTP: no internals in the answer; the server's onError hook logs the error itself.
+  const message = 'Internal server error; the server log has the details';
   metadata.set('larder-code', 'LARDER_E_INTERNAL');
   metadata.set('larder-error-bin', Buffer.from(JSON.stringify({ error: { code: 'LARDER_E_INTERNAL', message } }), 'utf8'));
   return { error: { code: GrpcStatus.INTERNAL, details: message, metadata }, larderCode: 'LARDER_E_INTERNAL', httpStatus: 500 };

@@ -112,7 +112,9 @@ describe('errors and API keys', () => {
     expect(failure.error.code).toBe(GrpcStatus.NOT_FOUND);
     expect(failure.error.metadata?.get('larder-code')).toEqual(['LARDER_E_MODEL_NOT_FOUND']);
     expect(JSON.parse(String(failure.error.metadata?.get('larder-error-bin')[0]))).toEqual({ error: { code: 'LARDER_E_MODEL_NOT_FOUND', message: 'No model nope@champion' } });
-    expect(grpcFailure(new TypeError('boom'))).toMatchObject({ larderCode: 'LARDER_E_INTERNAL', httpStatus: 500, error: { code: GrpcStatus.INTERNAL } });
+    const internal = grpcFailure(new TypeError('secret detail'));
+    expect(internal).toMatchObject({ larderCode: 'LARDER_E_INTERNAL', httpStatus: 500, error: { code: GrpcStatus.INTERNAL } });
+    expect(internal.error.details).not.toContain('secret');
   });
 
   it('checks bearer keys against hashes and scopes', () => {
