@@ -1,6 +1,7 @@
 /**
- * @module pipelines/trainers/random
- * The trainers' only source of randomness: a small seeded generator, so a seed fixes a model.
+ * @module random
+ * Larder's one seeded generator: the trainers' only source of randomness (a seed fixes a model)
+ * and the generator of every seeded test and benchmark dataset.
  */
 
 /**

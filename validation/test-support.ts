@@ -13,15 +13,7 @@ import { sqlLiteral } from '../featurestore/offline/sql.ts';
 export const FLIGHTS = fileURLToPath(new URL('../node_modules/vega-datasets/data/flights-3m.parquet', import.meta.url));
 
 /** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../random.ts';
 
 export function emojiLabels(locale: string): { label: string; emoji: string }[] {
   const file = fileURLToPath(new URL(`../node_modules/emojibase-data/${locale}/data.json`, import.meta.url));

@@ -13,16 +13,7 @@ import { buildProject } from '../define/project.ts';
 import { quoteIdent, sqlLiteral, sqlType } from './sql.ts';
 
 /** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../../random.ts';
 
 export interface Fixture {
   readonly dir: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareWithChampion, evaluateBinary, evaluateRegression, gateCandidate, rocAuc } from './evaluate.ts';
-import { mulberry32 } from './random.ts';
+import { mulberry32 } from '../../random.ts';
 
 /** P(score of a random positive > a random negative) + ½·P(tie), over all pairs. */
 function bruteForceAuc(labels: number[], scores: number[]): number {

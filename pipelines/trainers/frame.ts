@@ -10,7 +10,7 @@ import { DataType, type Table } from 'apache-arrow';
 import { larderError } from '../../errors.ts';
 import { numericValue } from '../../registry/models/feeds.ts';
 import type { ModelFeature } from '../../registry/models/serving-spec.ts';
-import { mulberry32 } from './random.ts';
+import { mulberry32 } from '../../random.ts';
 
 /** A numeric column (float32, NaN = missing) or a string column (`null` = missing). */
 export type FrameColumn = Float32Array | readonly (string | null)[];

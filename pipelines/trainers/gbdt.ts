@@ -10,7 +10,7 @@ import { learnEncodings, encodedColumns } from './encode.ts';
 import type { TrainingFrame } from './frame.ts';
 import { binColumns, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
 import { checkTrainingFrame, lossOf, resolveParams, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
-import { mulberry32 } from './random.ts';
+import { mulberry32 } from '../../random.ts';
 import { addTreeScores, growContext, growTree, type BinnedTree } from './tree.ts';
 import { exportTrees, predictTrees, type TreeEnsemble, type ValueTree } from './trees-export.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { binColumns, learnBins, MISSING_BIN, thresholdOf } from './histogram.ts';
-import { mulberry32 } from './random.ts';
+import { mulberry32 } from '../../random.ts';
 
 /** Random float32 columns with NaNs, heavy ties and outliers. */
 function nastyColumn(seed: number, n: number): Float32Array {

@@ -6,7 +6,7 @@
  * count (many rows sit exactly on split thresholds), a bool, a timestamp, and pure-noise columns.
  */
 import type { ModelFeature } from '../../../registry/models/serving-spec.ts';
-import { mulberry32 } from '../random.ts';
+import { mulberry32 } from '../../../random.ts';
 
 export interface SyntheticOptions {
   readonly rows: number;
