@@ -66,6 +66,31 @@ describe('loaded models', () => {
     await model.close();
   });
 
+  it('reads a scikit-learn-style classifier (one [N, F] input, int64 label, [N, 2] probabilities) at the positive class', async () => {
+    const models = open();
+    // What skl2onnx writes for a binary classifier with zipmap off: label first, probabilities second.
+    const artifact = buildOnnxModel({
+      inputs: [{ name: 'float_input', type: 'float32', shape: [null, 2] }],
+      outputs: [{ name: 'output_label', type: 'int64', shape: [null] }, { name: 'output_probability', type: 'float32', shape: [null, 2] }],
+      initializers: [
+        { name: 'W', type: 'float32', dims: [2, 2], values: [0, weights[0]![0]!, 0, weights[1]![0]!] },
+        { name: 'B', type: 'float32', dims: [2], values: [0, bias] },
+      ],
+      nodes: [
+        { op: 'MatMul', inputs: ['float_input', 'W'], outputs: ['XW'] },
+        { op: 'Add', inputs: ['XW', 'B'], outputs: ['S'] },
+        { op: 'Softmax', inputs: ['S'], outputs: ['output_probability'], attributes: { axis: 1 } },
+        { op: 'ArgMax', inputs: ['S'], outputs: ['output_label'], attributes: { axis: 1, keepdims: 0 } },
+      ],
+    });
+    const { model: v } = await models.register({ name: 'sk', artifact, serviceFeatures: features });
+    expect(v.serving).toMatchObject({ task: 'classification', inputs: [{ input: 'float_input', features: ['distance', 'late'] }], output: { name: 'output_probability', column: 1 } });
+    const model = await loadModel(models, 'sk', 'latest');
+    const [p] = Array.from(await model.predict({ distance: [300], late: [true] }, 1));
+    expect(p).toBeCloseTo(sigmoid(0.6 - 1.5 + bias), 6);
+    await model.close();
+  });
+
   it('refuses a spec that does not fit the graph or the service, listing every problem', async () => {
     const models = open();
     const bad: ModelServingSpec = { ...spec, inputs: [{ input: 'X', features: ['distance'], type: 'float64' }], output: { name: 'nope' } };

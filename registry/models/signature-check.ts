@@ -78,14 +78,18 @@ function tensorType(info: OnnxValueInfo): ServingTensorType | undefined {
 
 /**
  * A spec for a model registered without one, or undefined when its graph fits neither layout.
- * The prediction is the first numeric tensor output; a 2-wide output (class probabilities, as
- * skl2onnx writes with `zipmap: False`) is read at column 1.
+ * The prediction is a 2-wide float output (class probabilities, as skl2onnx writes with
+ * `zipmap: False`), read at column 1, or else the first float output, or else the first numeric.
  */
 export function deriveServingSpec(info: OnnxModelInfo, serviceFeatures: readonly ModelFeature[]): ModelServingSpec | undefined {
-  const output = info.outputs.find((o) => tensorType(o) !== undefined && o.type !== 'string');
+  // Class probabilities (a 2-wide float output, as skl2onnx writes beside its int64 label) win
+  // over a label; otherwise the first float output, then any numeric one.
+  const numeric = info.outputs.filter((o) => tensorType(o) !== undefined && o.type !== 'string');
+  const floats = numeric.filter((o) => o.type === 'float32' || o.type === 'float64');
+  const output = floats.find((o) => width(o) === 2) ?? floats[0] ?? numeric[0];
   if (output === undefined || serviceFeatures.length === 0) return undefined;
   const w = width(output);
-  const task = w === 2 || output.type === 'int64' ? 'classification' : 'regression';
+  const task = w === 2 || output.type === 'int64' || numeric.some((o) => o.type === 'int64') ? 'classification' : 'regression';
   const out = { name: output.name, ...(w === 2 ? { column: 1 } : {}) };
   const byName = new Map(info.inputs.map((i) => [i.name, i]));
   if (serviceFeatures.every((f) => byName.has(f.name)) && info.inputs.length === serviceFeatures.length) {
