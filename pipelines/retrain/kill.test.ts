@@ -1,7 +1,8 @@
 /**
  * The retraining flow on BullMQ with real `larder worker` processes: the worker running the train
  * stage is killed with SIGKILL; another worker takes the stage over once its lock expires, and
- * the registry ends with exactly one new version. The second worker then stops on SIGTERM, exit 0.
+ * the registry ends with exactly one new version. A corrupted dataset then stops at validation
+ * with its report and nothing registered. The second worker stops on SIGTERM, exit 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -37,15 +38,19 @@ async function startWorker(project: string, prefix: string): Promise<ChildProces
 describe.runIf(redisUp)('retraining on BullMQ workers', () => {
   let root: string;
   let project: string;
+  let corrupt: string;
   const prefix = testPrefix();
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'larder-retrain-kill-'));
     project = await createChurnProject(join(root, 'churn'), { customers: 1000, days: 12 });
-    const store = await openStore({ dir: project });
-    await store.apply();
-    await store.close();
+    corrupt = await createChurnProject(join(root, 'corrupt'), { customers: 100, days: 5, corrupt: true });
+    for (const dir of [project, corrupt]) {
+      const store = await openStore({ dir });
+      await store.apply();
+      await store.close();
+    }
   }, 60_000);
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -88,6 +93,20 @@ describe.runIf(redisUp)('retraining on BullMQ workers', () => {
       }
       // Submitting the same flow again runs nothing new.
       expect(await runner.submitFlow(flow)).toEqual({ flowId: result.flowId, created: false });
+
+      // A corrupted dataset stops at validation, once (no retry), with the report attached.
+      const bad = await runner.runFlow(retrainFlow({ project: corrupt, model: 'churn', service: 'churn', label: 'churned', entities: 'data/entities.parquet' }));
+      expect(bad).toMatchObject({ state: 'failed', failedStage: 'validate', error: { code: 'LARDER_E_VALIDATION_FAILED' } });
+      expect((bad.error?.details as { issues: { feature: string }[] }).issues.some((i) => i.feature === 'spend')).toBe(true);
+      expect((await runner.flowStatus(bad.flowId))?.stages.map((x) => `${x.stage}:${x.state}:${x.attempts}`)).toEqual([
+        'dataset:completed:1', 'validate:failed:1', 'train:skipped:0', 'evaluate:skipped:0', 'register:skipped:0',
+      ]);
+      const other = await openStore({ dir: corrupt });
+      try {
+        expect(await other.models().list()).toEqual([]);
+      } finally {
+        await other.close();
+      }
     } finally {
       await runner.close();
       const worker = await second;
