@@ -31,6 +31,8 @@ export interface ServedModel {
 export interface ServedModelsOptions {
   readonly registry: ModelRegistry;
   readonly aliasRefreshMs: number;
+  /** Unload a version no request used for this long, in ms (0: never). */
+  readonly unloadAfterMs: number;
   /** The session opener and batcher settings for a model. */
   readonly openerFor: (model: string) => SessionOpener;
   readonly batchingFor: (model: string) => BatcherOptions;
@@ -60,9 +62,36 @@ export class ServedModels {
   readonly #aliases = new Map<string, AliasEntry>();
   readonly #versions = new Map<string, Promise<ModelVersionView>>();
   readonly #loaded = new Map<string, Promise<ServedModel>>();
+  readonly #lastUsed = new Map<string, number>();
+  readonly #sweeper: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: ServedModelsOptions) {
     this.#options = options;
+    if (options.unloadAfterMs > 0) {
+      this.#sweeper = setInterval(() => void this.unloadIdle(), Math.min(options.unloadAfterMs, 60_000));
+      this.#sweeper.unref();
+    }
+  }
+
+  /** Versions loaded (or loading), as `name@version`. */
+  get loaded(): string[] {
+    return [...this.#loaded.keys()];
+  }
+
+  /**
+   * Unloads versions unused for `unloadAfterMs` (e.g. the champion before a promotion): their
+   * queued requests are answered first. A later request loads the version again.
+   */
+  async unloadIdle(now = performance.now()): Promise<string[]> {
+    const idle = [...this.#loaded.keys()].filter((key) => now - (this.#lastUsed.get(key) ?? 0) > this.#options.unloadAfterMs);
+    await Promise.all(idle.map((key) => {
+      const served = this.#loaded.get(key);
+      this.#loaded.delete(key);
+      this.#lastUsed.delete(key);
+      return served === undefined ? undefined : unload(served);
+    }));
+    return idle;
   }
 
   /**
@@ -93,7 +122,9 @@ export class ServedModels {
 
   /** The loaded session of a version, loading it on first use. */
   load(view: ModelVersionView): Promise<ServedModel> {
+    if (this.#closed) return Promise.reject(larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' }));
     const key = `${view.name}@${view.version}`;
+    this.#lastUsed.set(key, performance.now());
     let served = this.#loaded.get(key);
     if (served === undefined) {
       served = this.#open(view);
@@ -126,14 +157,17 @@ export class ServedModels {
 
   /** Finishes queued work and releases every session. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
     const loaded = [...this.#loaded.values()];
     this.#loaded.clear();
-    await Promise.all(loaded.map(async (served) => {
-      const model = await served.catch(() => undefined);
-      if (model === undefined) return;
-      await model.predictable?.batcher.close();
-      await model.session.release();
-    }));
+    await Promise.all(loaded.map(unload));
   }
 }
 
+async function unload(served: Promise<ServedModel>): Promise<void> {
+  const model = await served.catch(() => undefined);
+  if (model === undefined) return;
+  await model.predictable?.batcher.close();
+  await model.session.release();
+}

@@ -28,6 +28,8 @@ export interface PredictorOptions {
   readonly maxEntities?: number;
   /** How long an alias (`champion`, `latest`, …) resolution is reused, in ms (default 1000). Versions are cached for good. */
   readonly aliasRefreshMs?: number;
+  /** Unload a loaded version after this long without requests, in ms (default 600,000; 0: never). */
+  readonly unloadAfterMs?: number;
   /** The default batcher: `enabled` true, `maxBatchSize` 256, `maxQueueDelayUs` 500, `concurrency` 1. */
   readonly batching?: BatcherOptions;
   /** Worker threads for models with `inference: 'pool'` (default 1; started on first use). */
@@ -51,6 +53,7 @@ export interface PredictorOptions {
 export const PREDICTOR_DEFAULTS = {
   maxEntities: 1000,
   aliasRefreshMs: 1000,
+  unloadAfterMs: 600_000,
   poolSize: 1,
   sessionThreads: 1,
 } as const;

@@ -146,6 +146,20 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
     }
   });
 
+  it('on close, answers and logs the requests already taken, then refuses new ones', async () => {
+    const logDir = join(root, 'closing-log');
+    const predictor = createPredictor(store, { now: () => NOW, log: { dir: logDir, flushMs: 60_000 }, batching: { maxQueueDelayUs: 5000 } });
+    await predictor.modelReady('churn'); // loaded, so requests are in their online read when close() comes
+    const taken = customers.slice(0, 20).map((customer_id) => predictor.predict({ model: 'churn', entities: [{ customer_id }, { customer_id: 'ghost' }] }));
+    const closing = predictor.close();
+    await expect(predictor.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] })).rejects.toMatchObject({ code: 'LARDER_E_UNAVAILABLE', status: 503 });
+    const answers = await Promise.all(taken);
+    expect(answers.every((a) => a.predictions.length === 2 && typeof a.predictions[0]!.output === 'number')).toBe(true);
+    await closing;
+    expect(predictor.log?.stats).toMatchObject({ sampled: 40, written: 40, buffered: 0 });
+    expect(await predictor.modelReady('churn')).toBe(false);
+  });
+
   it('answers unknown models 404 and bad requests 400/413, and says what it can serve', async () => {
     const predictor = createPredictor(store, { now: () => NOW, log: false, maxEntities: 5 });
     try {

@@ -12,30 +12,18 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isLarderError, larderError } from '../../errors.ts';
-import type { FeatureStatus, OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
+import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
 import type { FeatureStore } from '../../featurestore/store.ts';
 import type { ModelVersionView } from '../../registry/models/types.ts';
-import type {
-  InferRequest, InferResponse, ModelMetadata, Prediction, PredictRequest, PredictResponse, Predictor, ServingObserver,
-} from '../types.ts';
+import type { InferRequest, InferResponse, ModelMetadata, PredictRequest, PredictResponse, Predictor, ServingObserver } from '../types.ts';
 import { defaultedFeatures } from './fallback.ts';
 import { ServedModels, type SessionOpener } from './models.ts';
 import { batchingFor, PREDICTOR_DEFAULTS, type PredictorOptions } from './options.ts';
 import { InferencePool } from './pool.ts';
 import { PredictionLog, type PredictionRecord } from './prediction-log.ts';
+import { assemblePredictions, checkEntities, checkModelRef, featureColumns, invalid } from './requests.ts';
 import { openRawSession } from './session.ts';
 import { feedsFromV2, outputNames, v2Datatype, v2FromRaw, v2Shape } from './v2.ts';
-
-const OK_STATUSES: ReadonlySet<FeatureStatus> = new Set(['PRESENT', 'NULL_VALUE']);
-
-function invalid(reason: string): never {
-  throw larderError('LARDER_E_INVALID_REQUEST', { reason });
-}
-
-function checkModelRef(model: unknown, version: unknown): void {
-  if (typeof model !== 'string' || model === '') invalid('model must be a non-empty string');
-  if (version !== undefined && (typeof version !== 'string' || version === '')) invalid('version must be a non-empty string');
-}
 
 /** A Predictor with what it holds, for the transports and tests. */
 export interface LarderPredictor extends Predictor {
@@ -64,16 +52,14 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
   const models = new ServedModels({
     registry,
     aliasRefreshMs: options.aliasRefreshMs ?? PREDICTOR_DEFAULTS.aliasRefreshMs,
+    unloadAfterMs: options.unloadAfterMs ?? PREDICTOR_DEFAULTS.unloadAfterMs,
     openerFor: (model) => (options.models?.[model]?.inference === 'pool' ? pooled : inline),
     batchingFor: (model) => batchingFor(options, model),
     onBatch: (model, version, event) => observer?.batch({ model, version, ...event }),
   });
   const log = options.log === false ? undefined : new PredictionLog(store.config.dir, options.log ?? {});
   let closed: Promise<void> | undefined;
-
-  const checkOpen = (): void => {
-    if (closed !== undefined) throw larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' });
-  };
+  const inFlight = new Set<Promise<void>>();
 
   const readOnline = async (request: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> => {
     const started = performance.now();
@@ -93,20 +79,21 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
 
   const resolveVersion = (model: string, version: string | undefined): Promise<ModelVersionView> => models.resolve(model, version ?? 'champion');
 
+  /** Runs `work` as in-flight work that `close()` waits for; refuses it once closing. */
+  const tracked = <T>(work: () => Promise<T>): Promise<T> => {
+    if (closed !== undefined) return Promise.reject(larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' }));
+    const running = work();
+    const settled = running.then(() => undefined, () => undefined);
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return running;
+  };
+
   async function predict(request: PredictRequest): Promise<PredictResponse> {
     const started = performance.now();
-    checkOpen();
     if (typeof request !== 'object' || request === null) invalid('the request must be an object');
     checkModelRef(request.model, request.version);
-    const entities = request.entities as unknown;
-    if (!Array.isArray(entities)) invalid('entities must be an array of objects');
-    if (entities.length === 0) invalid('entities must hold at least one row');
-    if (entities.length > maxEntities) {
-      throw larderError('LARDER_E_PAYLOAD_TOO_LARGE', { reason: `${entities.length} entity rows; at most ${maxEntities} per request` });
-    }
-    const bad = entities.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row));
-    if (bad >= 0) invalid(`entities[${bad}] is not an object`);
-    const rows = entities as Record<string, unknown>[];
+    const rows = checkEntities(request.entities, maxEntities);
     if (request.requestId !== undefined && (typeof request.requestId !== 'string' || request.requestId === '')) invalid('requestId must be a non-empty string');
 
     const view = await resolveVersion(request.model, request.version);
@@ -117,62 +104,44 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
         reason: 'it records no feature service or serving spec, so only raw-tensor inference (/v2/models/…/infer) can feed it',
       });
     }
-    const served = await models.load(view);
-    const { spec, batcher } = served.predictable!;
-    let online: OnlineFeaturesResponse;
-    let storeDown = false;
     try {
-      online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
+      const served = await models.load(view);
+      const { spec, batcher } = served.predictable!;
+      let online: OnlineFeaturesResponse;
+      let storeDown = false;
+      try {
+        online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
+      } catch (error) {
+        if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
+        if (options.models?.[view.name]?.requireFreshFeatures === true) {
+          throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
+        }
+        online = defaultedFeatures(store.project, service, rows.length);
+        storeDown = true;
+      }
+
+      const names = spec.features.map((f) => f.name);
+      const outputs = await batcher.submit(featureColumns(online.rows, names), rows.length, request.signal);
+      const { predictions, counts, degradedRows } = assemblePredictions(request.requestId ?? randomUUID(), online.rows, names, outputs, storeDown);
+      const latencyMs = performance.now() - started;
+      observer?.featureStatuses({ model: view.name, counts });
+      observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs, degraded: degradedRows });
+      if (log !== undefined) {
+        const time = new Date();
+        log.append(predictions.map((p, i): PredictionRecord => ({
+          id: p.id, time, model: view.name, version: view.version, entity: rows[i]!, features: p.features, statuses: p.statuses,
+          output: p.output, latencyMs, degraded: p.degraded,
+        })));
+      }
+      return { model: view.name, version: view.version, predictions };
     } catch (error) {
-      if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
-      if (options.models?.[view.name]?.requireFreshFeatures === true) {
-        throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
-      }
-      online = defaultedFeatures(store.project, service, rows.length);
-      storeDown = true;
+      // Failures of a known version count too (unknown names are not reported: unbounded labels).
+      observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs: performance.now() - started, degraded: 0 });
+      throw error;
     }
-
-    const names = spec.features.map((f) => f.name);
-    const columns: Record<string, unknown[]> = {};
-    for (const name of names) columns[name] = online.rows.map((row) => row.values[name] ?? null);
-    const outputs = await batcher.submit(columns, rows.length, request.signal);
-
-    const requestId = request.requestId ?? randomUUID();
-    const counts: Record<string, Partial<Record<FeatureStatus, number>>> = {};
-    for (const name of names) counts[name] = {};
-    let degradedRows = 0;
-    const predictions: Prediction[] = online.rows.map((row, i) => {
-      const features: Record<string, unknown> = {};
-      const statuses: Record<string, FeatureStatus> = {};
-      let degraded = storeDown;
-      for (const name of names) {
-        const status = row.statuses[name] ?? 'NOT_FOUND';
-        features[name] = row.values[name] ?? null;
-        statuses[name] = status;
-        if (!OK_STATUSES.has(status)) degraded = true;
-        const c = counts[name]!;
-        c[status] = (c[status] ?? 0) + 1;
-      }
-      if (degraded) degradedRows++;
-      const output = outputs[i]!;
-      return { id: `${requestId}-${i}`, output: Number.isNaN(output) ? null : output, features, statuses, degraded };
-    });
-
-    const latencyMs = performance.now() - started;
-    observer?.featureStatuses({ model: view.name, counts });
-    observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs, degraded: degradedRows });
-    if (log !== undefined) {
-      const time = new Date();
-      log.append(predictions.map((p, i): PredictionRecord => ({
-        id: p.id, time, model: view.name, version: view.version, entity: rows[i]!, features: p.features, statuses: p.statuses,
-        output: p.output, latencyMs, degraded: p.degraded,
-      })));
-    }
-    return { model: view.name, version: view.version, predictions };
   }
 
   async function infer(request: InferRequest): Promise<InferResponse> {
-    checkOpen();
     if (typeof request !== 'object' || request === null) invalid('the request must be an object');
     checkModelRef(request.model, request.version);
     const view = await resolveVersion(request.model, request.version);
@@ -219,13 +188,18 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
 
   return {
     log,
-    predict, infer, metadata, modelReady,
-    features: (request) => {
-      checkOpen();
+    predict: (request) => tracked(() => predict(request)),
+    infer: (request) => tracked(() => infer(request)),
+    metadata, modelReady,
+    features: (request) => tracked(async () => {
+      if (typeof request !== 'object' || request === null) invalid('the request must be an object');
+      checkEntities(request.entities, maxEntities);
       return readOnline(request);
-    },
+    }),
     close() {
+      // Requests already taken finish (and are logged); then sessions, the log and the pool close.
       closed ??= (async () => {
+        await Promise.all(inFlight);
         await models.close();
         await Promise.all([log?.close(), pool?.close()]);
       })();

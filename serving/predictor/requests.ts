@@ -1,0 +1,78 @@
+/**
+ * @module serving/predictor/requests
+ * The caller-facing checks of the predict path (shape of the request, row limits) and the
+ * assembly of predictions from online rows and model outputs. Pure: no store, no session.
+ */
+import { larderError } from '../../errors.ts';
+import type { FeatureStatus, OnlineFeatureRow } from '../../featurestore/online-read.ts';
+import type { Prediction } from '../types.ts';
+
+/** Statuses that leave a prediction not degraded: a stored value, or a stored null. */
+const OK_STATUSES: ReadonlySet<FeatureStatus> = new Set(['PRESENT', 'NULL_VALUE']);
+
+/** Throws a 400 `LARDER_E_INVALID_REQUEST`. */
+export function invalid(reason: string): never {
+  throw larderError('LARDER_E_INVALID_REQUEST', { reason });
+}
+
+/** Checks a `model` and optional `version` given by a caller. */
+export function checkModelRef(model: unknown, version: unknown): void {
+  if (typeof model !== 'string' || model === '') invalid('model must be a non-empty string');
+  if (version !== undefined && (typeof version !== 'string' || version === '')) invalid('version must be a non-empty string');
+}
+
+/**
+ * The entity rows of a request: an array of 1..`max` objects.
+ * @throws LARDER_E_INVALID_REQUEST, LARDER_E_PAYLOAD_TOO_LARGE (413) above `max`
+ */
+export function checkEntities(entities: unknown, max: number): Record<string, unknown>[] {
+  if (!Array.isArray(entities)) invalid('entities must be an array of objects');
+  if (entities.length === 0) invalid('entities must hold at least one row');
+  if (entities.length > max) throw larderError('LARDER_E_PAYLOAD_TOO_LARGE', { reason: `${entities.length} entity rows; at most ${max} per request` });
+  const bad = entities.findIndex((row) => typeof row !== 'object' || row === null || Array.isArray(row));
+  if (bad >= 0) invalid(`entities[${bad}] is not an object`);
+  return entities as Record<string, unknown>[];
+}
+
+/** Feature columns in the model's order, from online rows. */
+export function featureColumns(rows: readonly OnlineFeatureRow[], names: readonly string[]): Record<string, unknown[]> {
+  const columns: Record<string, unknown[]> = {};
+  for (const name of names) columns[name] = rows.map((row) => row.values[name] ?? null);
+  return columns;
+}
+
+export interface AssembledPredictions {
+  readonly predictions: Prediction[];
+  /** Per feature, how many rows had each status. */
+  readonly counts: Record<string, Partial<Record<FeatureStatus, number>>>;
+  readonly degradedRows: number;
+}
+
+/**
+ * One prediction per row: id `<requestId>-<i>`, the output (NaN → null), the values fed and
+ * their statuses; degraded when a status is other than PRESENT/NULL_VALUE or the store was down.
+ */
+export function assemblePredictions(
+  requestId: string, rows: readonly OnlineFeatureRow[], names: readonly string[], outputs: Float64Array, storeDown: boolean,
+): AssembledPredictions {
+  const counts: Record<string, Partial<Record<FeatureStatus, number>>> = {};
+  for (const name of names) counts[name] = {};
+  let degradedRows = 0;
+  const predictions = rows.map((row, i): Prediction => {
+    const features: Record<string, unknown> = {};
+    const statuses: Record<string, FeatureStatus> = {};
+    let degraded = storeDown;
+    for (const name of names) {
+      const status = row.statuses[name] ?? 'NOT_FOUND';
+      features[name] = row.values[name] ?? null;
+      statuses[name] = status;
+      if (!OK_STATUSES.has(status)) degraded = true;
+      const count = counts[name]!;
+      count[status] = (count[status] ?? 0) + 1;
+    }
+    if (degraded) degradedRows++;
+    const output = outputs[i]!;
+    return { id: `${requestId}-${i}`, output: Number.isNaN(output) ? null : output, features, statuses, degraded };
+  });
+  return { predictions, counts, degradedRows };
+}
