@@ -79,7 +79,8 @@ export interface ModelMetadata {
  * per version (artifacts verified against their sha256), read every row's features in one
  * online round trip, apply defaults, batch concurrent requests per model version, and log
  * predictions. Errors are `LarderError`s: unknown model → 404 `LARDER_E_MODEL_NOT_FOUND`, bad
- * rows → 400, online store down with fresh features required → 503 `LARDER_E_ONLINE_UNAVAILABLE`.
+ * rows → 400, online store down with fresh features required → 503 `LARDER_E_UNAVAILABLE` (as
+ * docs/errors.md says; otherwise defaults with `degraded: true`).
  */
 export interface Predictor {
   predict(request: PredictRequest): Promise<PredictResponse>;
