@@ -3,10 +3,10 @@
  * The project `bench/serving.ts` serves: entity `user`, three views of float64 features over one
  * Parquet source (`v_a`: a0…a6, `v_b`: b0…b6, `v_c`: c0…c5 — 20 features), a feature service
  * `bench20` over all three, online store Redis under a unique project name; and two models on
- * that service: `mlp` (20 → 256 → 512 → 1, ReLU, sigmoid: inference dominates a request) and
- * `gbdt` (Larder's own GBDT trainer with its defaults on a nonlinear label, like the flights
- * quickstart's model). Each model is also registered as `<name>_unbatched` (same bytes) so one
- * server can serve both with different batching settings.
+ * that service: `mlp` (20 → 256 → 512 → 1, ReLU, sigmoid), `gbdt300` (300 trees) — the heavy
+ * models — and `gbdt` (100 trees, depth ≤ 6, like the flights quickstart's model), both from
+ * Larder's own GBDT trainer on a nonlinear label. Each model is also registered as
+ * `<name>_unbatched` (same bytes) so one server can serve both with different batching settings.
  */
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -110,11 +110,14 @@ async function registerDeployed(store: FeatureStore, name: string, bytes: Uint8A
   return model.version;
 }
 
-/** Registers and deploys (alias `champion`) `mlp`, `gbdt` and their `_unbatched` twins. */
-export async function registerBenchModels(store: FeatureStore, columns: Record<string, Float64Array>): Promise<{ gbdtTrees: number }> {
+/**
+ * Registers and deploys (alias `champion`) `mlp` (20 → `mlpHidden` → 1), `gbdt` (100 trees),
+ * `gbdt300` (300 trees) and their `_unbatched` twins.
+ */
+export async function registerBenchModels(store: FeatureStore, columns: Record<string, Float64Array>, mlpHidden: readonly number[] = [256, 512]): Promise<void> {
   const { features } = await store.serviceFeatures(SERVICE);
   const mlpServing: ModelServingSpec = { task: 'classification', features, inputs: [{ input: 'X', features: features.map((f) => f.name), type: 'float32' }], output: { name: 'Y' } };
-  const mlp = mlpModel(features.length, [256, 512]);
+  const mlp = mlpModel(features.length, mlpHidden);
   // A nonlinear label: an interaction and a threshold, with ~10% noise.
   const n = columns['a0']?.length ?? 0;
   const label = new Float64Array(n);
@@ -124,11 +127,12 @@ export async function registerBenchModels(store: FeatureStore, columns: Record<s
     label[i] = (signal ? 1 : 0) ^ (Math.abs(Math.sin(i * 12.9898)) < 0.1 ? 1 : 0);
   }
   const frame = frameFromColumns({ ...columns, label }, features, 'label');
-  const gbdt = trainModel(frame, { trainer: 'gbdt', seed: 1 });
-  const exported = gbdt.toOnnx();
+  // No validation set, so no early stopping: exactly `rounds` trees.
+  const gbdt = trainModel(frame, { trainer: 'gbdt', seed: 1, params: { rounds: 100 } }).toOnnx();
+  const gbdt300 = trainModel(frame, { trainer: 'gbdt', seed: 1, params: { rounds: 300 } }).toOnnx();
   for (const suffix of ['', '_unbatched']) {
     await registerDeployed(store, `mlp${suffix}`, mlp, mlpServing, features);
-    await registerDeployed(store, `gbdt${suffix}`, exported.bytes, exported.serving, features);
+    await registerDeployed(store, `gbdt${suffix}`, gbdt.bytes, gbdt.serving, features);
+    await registerDeployed(store, `gbdt300${suffix}`, gbdt300.bytes, gbdt300.serving, features);
   }
-  return { gbdtTrees: gbdt.info.bestRound ?? gbdt.info.rounds };
 }

@@ -9,17 +9,18 @@
  *       `--connections` for req/s (target ≥ 50% of (a)) and at 1 connection for latency (target
  *       p99 ≤ floor HMGET p99 + 1 ms);
  *   (d) `POST /v1/predict/:model` at 64 connections, batching on vs off (same bytes registered
- *       twice, batching disabled for `<model>_unbatched`): an MLP 20→256→512→1 where inference
- *       dominates (target ≥ 3× req/s at equal or better p99) and Larder's GBDT (100 trees,
- *       depth ≤ 6; target: batching costs ≤ 5% req/s and ≤ 0.5 ms p99).
+ *       twice, batching disabled for `<model>_unbatched`): the heavy models, an MLP
+ *       20→256→512→1 (`--mlp-hidden`) and a 300-tree GBDT (target ≥ 3× req/s at equal or better
+ *       p99), and the small 100-tree GBDT like the flights model (target: batching costs ≤ 5%
+ *       req/s and ≤ 0.5 ms p99). `--heavy-inference pool` runs the heavy ones in the worker pool.
  * Servers run in child processes (`serving-child.ts`), autocannon in this one. autocannon's
  * histograms hold whole milliseconds, so latencies here come from its per-response times
  * (µs digits); the mean is also given by Little's law (connections / req/s). Each server reports
  * its event-loop delay during each run. The project lives in a temp folder under a unique name;
  * its Redis keys and the folder are removed at the end.
  *
- *   node --import tsx bench/serving.ts [--duration 8] [--warmup 2] [--connections 64] [--users 10000]
- *     [--iterations 20000] [--mlp-inference inline|pool] [--json]
+ *   node --import tsx bench/serving.ts [--duration 6] [--warmup 2] [--connections 64] [--users 10000]
+ *     [--iterations 20000] [--mlp-hidden 256,512] [--heavy-inference inline|pool] [--json]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -38,14 +39,15 @@ import { createServingBenchProject, FEATURES, registerBenchModels, SERVICE, VIEW
 
 const opts = benchArgs();
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const duration = Number(opts['duration'] ?? 8);
+const duration = Number(opts['duration'] ?? 6);
 const warmup = Number(opts['warmup'] ?? 2);
 const connections = Number(opts['connections'] ?? 64);
 const users = Number(opts['users'] ?? 10_000);
 const iterations = Number(opts['iterations'] ?? 20_000);
-const mlpInference = opts['mlp-inference'] === 'pool' ? 'pool' : 'inline';
+const heavyInference = opts['heavy-inference'] === 'pool' ? 'pool' : 'inline';
+const mlpHidden = (opts['mlp-hidden'] ?? '256,512').split(',').map(Number);
 const project = `bench_serving_${randomUUID().slice(0, 8)}`;
-const results: Record<string, unknown> = { url, duration, connections, users, mlpInference, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
+const results: Record<string, unknown> = { url, duration, connections, users, heavyInference, mlpHidden, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
 const log = (line: string): void => { if (opts['json'] === undefined) console.log(line); };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => n.toFixed(3);
@@ -72,7 +74,10 @@ async function sequential(calls: number, fn: () => Promise<unknown>): Promise<La
   return latencyOf(samples);
 }
 
-interface LoadResult extends Latency { rps: number; littleMs: number; acP99: number; errors: number; non2xx: number; lag?: { p50: number; p99: number; max: number } }
+interface LoadResult extends Latency {
+  rps: number; littleMs: number; acP99: number; errors: number; non2xx: number; statuses: Record<string, number>;
+  lag?: { p50: number; p99: number; max: number };
+}
 
 /** autocannon POSTs of `body` for `seconds`, every response's time kept (µs digits). */
 function load(target: string, body: string, conns: number, seconds: number, record = true): Promise<LoadResult> {
@@ -83,7 +88,8 @@ function load(target: string, body: string, conns: number, seconds: number, reco
       if (error !== null) { reject(error); return; }
       const lat = latencyOf(samples.subarray(0, n));
       const rps = r.requests.average;
-      resolve({ ...lat, rps, littleMs: (conns / rps) * 1000, acP99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+      const statuses = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
+      resolve({ ...lat, rps, littleMs: (conns / rps) * 1000, acP99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, statuses });
     });
     if (record) {
       instance.on('response', (_client, _status, _bytes, responseTime) => {
@@ -130,7 +136,8 @@ async function measured(child: Child, target: string, body: string, conns: numbe
 
 function row(name: string, r: LoadResult, conns: number): string {
   const lag = r.lag === undefined ? '' : ` | loop lag p99 ${ms(r.lag.p99)} max ${ms(r.lag.max)}`;
-  const bad = r.errors + r.non2xx > 0 ? ` | ${r.errors} errors, ${r.non2xx} non-2xx` : '';
+  const codes = Object.entries(r.statuses).filter(([code]) => !code.startsWith('2')).map(([code, count]) => `${count}× ${code}`).join(', ');
+  const bad = r.errors + r.non2xx > 0 ? ` | ${r.errors} errors, non-2xx: ${codes}` : '';
   return `  ${name.padEnd(34)} ${String(conns).padStart(3)} conns ${fmt(r.rps).padStart(8)} req/s | p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (autocannon p99 ${r.acP99}) | mean ${ms(r.mean)}, Little ${ms(r.littleMs)} ms${lag}${bad}`;
 }
 
@@ -144,12 +151,11 @@ try {
   let t = performance.now();
   const columns = await createServingBenchProject(dir, { project, redisUrl: url, users });
   const store = await openStore({ dir });
-  let trees: number;
   try {
     await store.apply();
     await store.materialize({ end: new Date() });
-    ({ gbdtTrees: trees } = await registerBenchModels(store, columns));
-    log(`setup (project, apply, materialize, train GBDT, register): ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    await registerBenchModels(store, columns, mlpHidden);
+    log(`setup (project, apply, materialize, train 2 GBDTs, register): ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     // (b) the floor, in this process; the three paths take turns so background load hits them alike.
     const entity = { user_id: 'u42' };
@@ -181,9 +187,10 @@ try {
   children.pop();
 
   // (c) and (d): one larder server; the `_unbatched` twins have batching disabled.
-  const inference = { inference: mlpInference };
+  const heavy = { inference: heavyInference };
+  const off = { batching: { enabled: false } };
   const larder = await startChild('larder', dir, {
-    models: { mlp: inference, mlp_unbatched: { ...inference, batching: { enabled: false } }, gbdt_unbatched: { batching: { enabled: false } } },
+    models: { mlp: heavy, mlp_unbatched: { ...heavy, ...off }, gbdt300: heavy, gbdt300_unbatched: { ...heavy, ...off }, gbdt_unbatched: off },
   });
   children.push(larder);
   const base = `http://127.0.0.1:${larder.port}`;
@@ -203,8 +210,8 @@ try {
 
   const predictBody = JSON.stringify({ entities: [{ user_id: 'u42' }] });
   const predict: Record<string, LoadResult & { batch?: number }> = {};
-  log(`\n(d) POST /v1/predict/:model, ${connections} connections (MLP inference: ${mlpInference}; GBDT: ${trees} trees, inline):`);
-  for (const model of ['mlp', 'mlp_unbatched', 'gbdt', 'gbdt_unbatched']) {
+  log(`\n(d) POST /v1/predict/:model, ${connections} connections (mlp 20→${mlpHidden.join('→')}→1 and gbdt300: ${heavyInference}; gbdt 100 trees: inline):`);
+  for (const model of ['mlp', 'mlp_unbatched', 'gbdt300', 'gbdt300_unbatched', 'gbdt', 'gbdt_unbatched']) {
     const before = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
     const r = await measured(larder, `${base}/v1/predict/${model}`, predictBody, connections);
     const after = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
@@ -217,14 +224,15 @@ try {
     const on = predict[model] as LoadResult;
     const off = predict[`${model}_unbatched`] as LoadResult;
     const speedup = on.rps / off.rps;
-    if (model === 'mlp') {
-      log(`  → mlp: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
+    if (model !== 'gbdt') {
+      log(`  → ${model}: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
     } else {
       const cost = 1 - speedup;
       log(`  → gbdt: batching changes req/s by ${((speedup - 1) * 100).toFixed(1)}% (target ≥ −5%), p99 by ${ms(on.p99 - off.p99)} ms (target ≤ 0.5): ${cost <= 0.05 && on.p99 - off.p99 <= 0.5 ? 'met' : 'NOT met'}`);
     }
   };
   verdict('mlp');
+  verdict('gbdt300');
   verdict('gbdt');
   results['predict'] = predict;
   await stopChild(larder);
