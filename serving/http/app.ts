@@ -70,6 +70,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   let draining = false;
   app.addHook('preClose', async () => { draining = true; });
+  // Requests in flight when close() begins answer with `connection: close`, so their keep-alive
+  // sockets end with them instead of idling until keepAliveTimeout (72 s) holds close() up.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
   app.decorateRequest('larderKey', undefined);
   app.decorateRequest('larderModel', undefined);
   app.addHook('onRequest', async (request, reply) => {
