@@ -116,6 +116,18 @@ describe('prediction log (real DuckDB, Parquet on disk)', () => {
     expect(await files(log.dir)).toHaveLength(1);
   });
 
+  it('keeps the records of a failed write for the next flush and says why', async () => {
+    const blocker = join(root, 'not-a-folder');
+    await (await import('node:fs/promises')).writeFile(blocker, 'x');
+    const errors: unknown[] = [];
+    const log = new PredictionLog(root, { dir: join(blocker, 'predictions'), onError: (e) => errors.push(e) });
+    log.append(Array.from({ length: 30 }, (_, i) => record(i, i % 2 ? 'a' : 'b')));
+    await expect(log.flush()).rejects.toMatchObject({ code: 'LARDER_E_IO' });
+    expect(errors).toHaveLength(2); // one per partition
+    expect(log.stats).toMatchObject({ sampled: 30, written: 0, buffered: 30, dropped: 0 });
+    await expect(log.close()).rejects.toMatchObject({ code: 'LARDER_E_IO' });
+  });
+
   it('writes nothing and creates no folder when nothing was logged', async () => {
     const project = join(root, 'empty');
     const log = new PredictionLog(project, {});

@@ -5,8 +5,8 @@
  * `<project>/.larder/predictions/day=YYYY-MM-DD/model=NAME/part-<epoch ms>-<pid>-<seq>.parquet`.
  * Records wait in memory and are written when `flushRows` are buffered, every `flushMs`, and on
  * `close()` (which waits for the write, so a graceful shutdown loses nothing). Each flush writes
- * one file per (day, model) through DuckDB, under a dot-name first and then renamed, so readers
- * globbing `*.parquet` never see half a file. Labels that arrive later join on `id` (see
+ * one file per (day, model) through DuckDB (NDJSON staged beside it, read by `read_json`), under a
+ * dot-name first and then renamed, so readers globbing `*.parquet` never see half a file. Labels that arrive later join on `id` (see
  * `predictionLogGlob` and the `joins the log with labels` test):
  *
  * ```sql
@@ -15,9 +15,9 @@
  * JOIN read_parquet('labels.parquet') l ON l.prediction_id = p.id;
  * ```
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { larderError, reasonOf } from '../../errors.ts';
+import { isLarderError, larderError, reasonOf } from '../../errors.ts';
 import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
 import { sqlLiteral } from '../../featurestore/offline/sql.ts';
 
@@ -73,11 +73,42 @@ export function predictionLogGlob(dir: string, model?: string): string {
   return join(dir, 'day=*', `model=${model ?? '*'}`, '*.parquet');
 }
 
-function json(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+/** Record → one NDJSON line; nested objects stay JSON and become JSON text columns in the file. */
+function line(r: PredictionRecord): string {
+  const row = {
+    id: r.id, time_ms: r.time.getTime(), model: r.model, version: r.version, entity: r.entity, features: r.features,
+    statuses: r.statuses, output: r.output, latency_ms: r.latencyMs, degraded: r.degraded,
+  };
+  try {
+    return JSON.stringify(row);
+  } catch {
+    // Only bigints (which JSON cannot hold) get here; a replacer on every record would cost more.
+    return JSON.stringify(row, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
 }
 
-/** The prediction log of one serving process. Close it to write the tail. */
+/** Removes a staging file, if there is one; failing to is not worth a second error. */
+async function discard(path: string): Promise<void> {
+  await rm(path, { force: true }).catch(() => undefined);
+}
+
+/** Lines written to the staging file per event-loop turn. */
+const WRITE_SLICE = 1000;
+
+/** The NDJSON staging file → the Parquet columns, in order. */
+const COPY_SELECT = `SELECT id, make_timestamp(CAST(round(time_ms * 1000) AS BIGINT)) AS time, model, version,
+  CAST(entity AS VARCHAR) AS entity, CAST(features AS VARCHAR) AS features, CAST(statuses AS VARCHAR) AS statuses,
+  output, latency_ms, degraded`;
+const JSON_COLUMNS = `{id: 'VARCHAR', time_ms: 'DOUBLE', model: 'VARCHAR', version: 'VARCHAR', entity: 'JSON', features: 'JSON',
+  statuses: 'JSON', output: 'DOUBLE', latency_ms: 'DOUBLE', degraded: 'BOOLEAN'}`;
+
+/**
+ * The prediction log of one serving process. Close it to write the tail.
+ *
+ * Records are serialized when offered (a few µs each, spread over the requests), so a flush
+ * costs the event loop only a string join; DuckDB reads the lines and writes Parquet on its own
+ * threads.
+ */
 export class PredictionLog {
   readonly dir: string;
   readonly #projectDir: string;
@@ -86,7 +117,9 @@ export class PredictionLog {
   readonly #onError: (error: unknown) => void;
   readonly #random: () => number;
   readonly #timer: NodeJS.Timeout;
-  #buffer: PredictionRecord[] = [];
+  /** NDJSON lines by partition (`day=…/model=…`). */
+  #buffer = new Map<string, string[]>();
+  #buffered = 0;
   #writing: Promise<void> = Promise.resolve();
   #engine: Promise<DuckDBEngine> | undefined;
   #seq = 0;
@@ -105,7 +138,7 @@ export class PredictionLog {
   }
 
   get stats(): PredictionLogStats {
-    return { ...this.#stats, buffered: this.#buffer.length };
+    return { ...this.#stats, buffered: this.#buffered };
   }
 
   /** Offers predictions to the log; each is kept with probability `sampleRate`. */
@@ -114,17 +147,22 @@ export class PredictionLog {
     this.#stats.offered += records.length;
     for (const record of records) {
       if (this.#rate < 1 && this.#random() >= this.#rate) continue;
-      this.#buffer.push(record);
+      const partition = `day=${record.time.toISOString().slice(0, 10)}/model=${record.model}`;
+      let lines = this.#buffer.get(partition);
+      if (lines === undefined) this.#buffer.set(partition, lines = []);
+      lines.push(line(record));
+      this.#buffered++;
       this.#stats.sampled++;
     }
-    if (this.#buffer.length >= this.#flushRows) void this.flush().catch(() => undefined);
+    if (this.#buffered >= this.#flushRows) void this.flush().catch(() => undefined);
   }
 
   /** Writes what is buffered; resolves when it (and any write before it) is on disk. */
   flush(): Promise<void> {
-    const records = this.#buffer;
-    this.#buffer = [];
-    const write = this.#writing.then(() => this.#write(records));
+    const groups = this.#buffer;
+    this.#buffer = new Map();
+    this.#buffered = 0;
+    const write = this.#writing.then(() => this.#write(groups));
     this.#writing = write.catch(() => undefined);
     return write;
   }
@@ -143,77 +181,61 @@ export class PredictionLog {
     }
   }
 
-  async #write(records: PredictionRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const groups = new Map<string, PredictionRecord[]>();
-    for (const record of records) {
-      const key = `day=${record.time.toISOString().slice(0, 10)}/model=${record.model}`;
-      let group = groups.get(key);
-      if (group === undefined) groups.set(key, group = []);
-      group.push(record);
-    }
-    for (const [partition, group] of groups) {
+  async #write(groups: Map<string, string[]>): Promise<void> {
+    let failure: unknown;
+    for (const [partition, lines] of groups) {
       try {
-        await this.#writeFile(partition, group);
-        this.#stats.written += group.length;
+        await this.#writeFile(partition, lines);
+        this.#stats.written += lines.length;
         this.#stats.files++;
       } catch (error) {
-        this.#requeue(group);
+        this.#requeue(partition, lines);
         this.#onError(error);
-        throw error;
+        failure ??= error;
       }
     }
+    if (failure !== undefined) throw failure;
   }
 
-  #requeue(records: PredictionRecord[]): void {
-    this.#buffer = [...records, ...this.#buffer];
+  /** Puts lines that could not be written back in front, keeping at most 10 × flushRows. */
+  #requeue(partition: string, lines: string[]): void {
     const cap = this.#flushRows * 10;
-    if (this.#buffer.length > cap) {
-      this.#stats.dropped += this.#buffer.length - cap;
-      this.#buffer = this.#buffer.slice(this.#buffer.length - cap);
-    }
+    const kept = lines.slice(Math.max(0, lines.length + this.#buffered - cap));
+    this.#stats.dropped += lines.length - kept.length;
+    this.#buffer.set(partition, [...kept, ...(this.#buffer.get(partition) ?? [])]);
+    this.#buffered += kept.length;
   }
 
-  async #writeFile(partition: string, records: readonly PredictionRecord[]): Promise<void> {
+  async #writeFile(partition: string, lines: readonly string[]): Promise<void> {
     const folder = join(this.dir, ...partition.split('/'));
     const name = `part-${Date.now()}-${process.pid}-${String(++this.#seq).padStart(6, '0')}.parquet`;
     const staged = join(folder, `.${name}.tmp`);
+    const input = join(folder, `.${name}.ndjson.tmp`);
     try {
       await mkdir(folder, { recursive: true });
+      const file = await open(input, 'w');
+      try {
+        // In slices: joining 10,000 lines at once would hold the event loop for ~10 ms.
+        for (let i = 0; i < lines.length; i += WRITE_SLICE) await file.write(`${lines.slice(i, i + WRITE_SLICE).join('\n')}\n`);
+      } finally {
+        await file.close();
+      }
     } catch (error) {
+      await discard(input);
       throw larderError('LARDER_E_IO', { path: folder, reason: reasonOf(error) }, { cause: error });
     }
-    this.#engine ??= DuckDBEngine.open({ path: ':memory:', projectDir: this.#projectDir, threads: 1 });
-    const engine = await this.#engine;
-    await engine.withSession(async (session) => {
-      await session.run(`CREATE TEMP TABLE larder_predictions (id VARCHAR, time_ms DOUBLE, model VARCHAR, version VARCHAR,
-        entity VARCHAR, features VARCHAR, statuses VARCHAR, output DOUBLE, latency_ms DOUBLE, degraded BOOLEAN)`);
-      const appender = await session.connection.createAppender('larder_predictions');
-      for (const r of records) {
-        appender.appendVarchar(r.id);
-        appender.appendDouble(r.time.getTime());
-        appender.appendVarchar(r.model);
-        appender.appendVarchar(r.version);
-        appender.appendVarchar(json(r.entity));
-        appender.appendVarchar(json(r.features));
-        appender.appendVarchar(json(r.statuses));
-        if (r.output === null || Number.isNaN(r.output)) appender.appendNull(); else appender.appendDouble(r.output);
-        appender.appendDouble(r.latencyMs);
-        appender.appendBoolean(r.degraded);
-        appender.endRow();
-      }
-      appender.closeSync();
-      await session.run(`COPY (
-        SELECT id, make_timestamp(CAST(round(time_ms * 1000) AS BIGINT)) AS time, model, version,
-               entity, features, statuses, output, latency_ms, degraded
-        FROM larder_predictions
-      ) TO ${sqlLiteral(staged)} (FORMAT parquet)`);
-    });
     try {
+      this.#engine ??= DuckDBEngine.open({ path: ':memory:', projectDir: this.#projectDir, threads: 1 });
+      const engine = await this.#engine;
+      await engine.withSession((session) => session.run(`COPY (${COPY_SELECT}
+        FROM read_json(${sqlLiteral(input)}, format = 'newline_delimited', columns = ${JSON_COLUMNS})
+      ) TO ${sqlLiteral(staged)} (FORMAT parquet)`));
       await rename(staged, join(folder, name));
     } catch (error) {
-      await rm(staged, { force: true });
-      throw larderError('LARDER_E_IO', { path: staged, reason: reasonOf(error) }, { cause: error });
+      await discard(staged);
+      throw isLarderError(error) ? error : larderError('LARDER_E_IO', { path: staged, reason: reasonOf(error) }, { cause: error });
+    } finally {
+      await discard(input);
     }
   }
 }
