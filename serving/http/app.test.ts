@@ -16,6 +16,12 @@ import { createServedProject, type ServedProject } from './testing/served-projec
 
 /** Bad entity rows: the predictor's own check or the feature store's. */
 const ENTITY_ROWS = /^LARDER_E_INVALID_(REQUEST|ENTITIES)$/;
+/** A push source beside the churn model's features. */
+const EVENTS = `import { entity, featureView, pushSource, t } from 'larder';
+export const device = entity('device', { joinKeys: { device_id: t.int64() } });
+export const deviceEvents = pushSource('device_events', { schema: { device_id: t.int64(), temp: t.float64(), ts: t.timestamp() }, timestamp: 'ts' });
+export const deviceTemp = featureView('device_temp', { entities: [device], source: deviceEvents, ttl: '1d', features: { temp: t.float64() } });
+`;
 const KEYS = { ops: 'ops-secret', app: 'app-secret', feeder: 'feeder-secret' };
 
 describe('larder serve over HTTP (real model, real port, real onnxruntime)', () => {
@@ -37,7 +43,7 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'larder-http-'));
-    project = await createServedProject(join(root, 'churn'), { customers: 150 });
+    project = await createServedProject(join(root, 'churn'), { customers: 150, extraDefinitions: EVENTS });
     server = await startServer({ dir: project.dir, config: { port: 0, predictionLog: false } });
     store = await openStore({ dir: project.dir });
     predictor = createPredictor(store, { log: false });
@@ -130,6 +136,22 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
     });
     const validation = results.find((r) => r.name === 'version a number')!.body as unknown as { error: { details: { path: string }[] } };
     expect(validation.error.details.map((d) => d.path)).toContain('body.version');
+  });
+
+  it('pushes rows (ISO timestamps) that /v1/features then serves; bad rows are a 400 that writes nothing', async () => {
+    const ts = new Date(Date.now() - 60_000).toISOString();
+    const res = await post('/v1/push/device_events', { rows: [{ device_id: 7, temp: 21.5, ts }, { device_id: 8, temp: 19, ts }] });
+    const body = await res.json() as { source: string; rows: number; online: { view: string }[] };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ source: 'device_events', rows: 2 });
+    expect(body.online.map((o) => o.view)).toEqual(['device_temp']);
+    const read = await (await post('/v1/features', { features: ['device_temp:temp'], entities: [{ device_id: 7 }, { device_id: 8 }] })).json() as { rows: { values: Record<string, unknown>; eventTimestamps: Record<string, string> }[] };
+    expect(read.rows.map((r) => r.values['temp'])).toEqual([21.5, 19]);
+    expect(read.rows[0]!.eventTimestamps['temp']).toBe(ts);
+    const bad = await post('/v1/push/device_events', { rows: [{ device_id: 9, temp: 'hot', ts }, { device_id: 7, temp: 30, ts }] });
+    expect(bad.status).toBe(400);
+    const again = await (await post('/v1/features', { features: ['device_temp:temp'], entities: [{ device_id: 7 }, { device_id: 9 }] })).json() as { rows: { values: Record<string, unknown> }[] };
+    expect(again.rows.map((r) => r.values['temp'])).toEqual([21.5, null]);
   });
 
   it('checks API keys (bearer or x-api-key) and scopes; health and openapi stay open', async () => {

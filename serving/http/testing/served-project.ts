@@ -28,6 +28,8 @@ export interface ServedProjectOptions {
   readonly project?: string;
   /** The `serve` key to write into larder.config.ts. */
   readonly serve?: Record<string, unknown>;
+  /** More definitions (a module's source), written to `features/extra.ts` before `apply`. */
+  readonly extraDefinitions?: string;
 }
 
 export interface ServedProject {
@@ -57,6 +59,7 @@ export async function createServedProject(dir: string, options: ServedProjectOpt
     ...(options.redisUrl === undefined ? {} : { online: { type: 'redis', url: options.redisUrl } }),
     ...(options.serve === undefined ? {} : { serve: options.serve }),
   });
+  if (options.extraDefinitions !== undefined) writeFileSync(path.join(dir, 'features', 'extra.ts'), options.extraDefinitions);
   const store = await openStore({ dir });
   try {
     await store.apply();
