@@ -10,6 +10,8 @@ import { sqlLiteral } from '../../featurestore/offline/sql.ts';
 import { hashApiKey, resolveServeConfig, type ServeConfigInput } from '../config.ts';
 import { createMetrics } from '../metrics.ts';
 import { createPredictor, type LarderPredictor } from '../predictor/index.ts';
+import { createGrpcClient } from '../grpc/client.ts';
+import { toProtoStruct } from '../grpc/struct.ts';
 import { startServer, type RunningServer } from '../serve.ts';
 import { buildApp } from './app.ts';
 import { createServedProject, type ServedProject } from './testing/served-project.ts';
@@ -231,6 +233,22 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
     served.predictions.forEach((p, i) => {
       expect(output.data[i * perRow + (perRow - 1)]).toBeCloseTo(p.output, 5);
     });
+  });
+
+  it('starts the gRPC server beside HTTP when grpcPort is set, on the same predictor', async () => {
+    const both = await startServer({ store, config: { port: 0, grpcPort: 0, predictionLog: false } });
+    const client = createGrpcClient(`127.0.0.1:${both.grpcPort!}`);
+    try {
+      expect(both.grpcPort).toBeGreaterThan(0);
+      const viaGrpc = await client.call<{ model: string; predictions: { output: number }[] }>('larder', 'Predict', { model: 'churn', entities: [toProtoStruct({ customer_id: 'c4' })] });
+      const viaHttp = await (await fetch(`${both.url}/v1/predict/churn`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entities: [{ customer_id: 'c4' }] }) })).json() as { predictions: { output: number }[] };
+      expect(viaGrpc.model).toBe('churn');
+      expect(viaGrpc.predictions[0]!.output).toBeCloseTo(viaHttp.predictions[0]!.output, 9);
+    } finally {
+      client.close();
+      await both.close();
+    }
+    expect((await store.models().show('churn', 'champion')).version).toBe('1.0.0'); // the store stays open
   });
 
   it('documents every route in /docs/openapi.json', async () => {
