@@ -171,6 +171,10 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
       await expectCode(predictor.predict({ model: 'churn', entities: [{ nope: 1 }] }), 'LARDER_E_INVALID_REQUEST', 400);
       await expectCode(predictor.predict({ model: 'churn', entities: Array.from({ length: 6 }, () => ({ customer_id: 'c1' })) }), 'LARDER_E_PAYLOAD_TOO_LARGE', 413);
       await expectCode(predictor.predict({ model: 7 as never, entities: [{ customer_id: 'c1' }] }), 'LARDER_E_INVALID_REQUEST', 400);
+      expect((await predictor.predict({ model: 'churn@1.0.0', entities: [{ customer_id: 'c1' }] })).version).toBe('1.0.0');
+      expect((await predictor.predict({ model: 'churn@champion', entities: [{ customer_id: 'c1' }] })).model).toBe('churn');
+      await expectCode(predictor.predict({ model: 'churn@1.0.0', version: '1.0.0', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_INVALID_REQUEST', 400);
+      await expectCode(predictor.predict({ model: 'churn@', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_INVALID_REQUEST', 400);
 
       expect(await predictor.modelReady('churn')).toBe(true);
       expect(await predictor.modelReady('nope')).toBe(false);
@@ -181,6 +185,9 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
 
       const features = await predictor.features({ service: 'churn', entities: [{ customer_id: 'c1' }], now: NOW });
       expect(features.features).toEqual(['spend', 'visits', 'plan']);
+      expect((await predictor.features({ service: 'churn', entities: [] })).rows).toEqual([]);
+      await expectCode(predictor.features({ service: 'churn', entities: Array.from({ length: 6 }, () => ({ customer_id: 'c1' })) }), 'LARDER_E_PAYLOAD_TOO_LARGE', 413);
+      await expectCode(predictor.features({ service: 'nope', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_UNKNOWN_SERVICE', 404);
     } finally {
       await predictor.close();
     }

@@ -92,11 +92,11 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
   async function predict(request: PredictRequest): Promise<PredictResponse> {
     const started = performance.now();
     if (typeof request !== 'object' || request === null) invalid('the request must be an object');
-    checkModelRef(request.model, request.version);
+    const ref = checkModelRef(request.model, request.version);
     const rows = checkEntities(request.entities, maxEntities);
     if (request.requestId !== undefined && (typeof request.requestId !== 'string' || request.requestId === '')) invalid('requestId must be a non-empty string');
 
-    const view = await resolveVersion(request.model, request.version);
+    const view = await resolveVersion(ref.model, ref.version);
     const service = view.lineage.featureService;
     if (service === undefined || view.serving === undefined) {
       throw larderError('LARDER_E_MODEL_INVALID', {
@@ -143,8 +143,8 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
 
   async function infer(request: InferRequest): Promise<InferResponse> {
     if (typeof request !== 'object' || request === null) invalid('the request must be an object');
-    checkModelRef(request.model, request.version);
-    const view = await resolveVersion(request.model, request.version);
+    const ref = checkModelRef(request.model, request.version);
+    const view = await resolveVersion(ref.model, ref.version);
     const feeds = feedsFromV2(request.inputs, view.signature.inputs);
     const wanted = outputNames(request.outputs, view.signature.outputs);
     const served = await models.load(view);
@@ -158,17 +158,17 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
   }
 
   async function metadata(model: string, version?: string): Promise<ModelMetadata> {
-    checkModelRef(model, version);
-    const versions = await registry.versions(model);
+    const ref = checkModelRef(model, version);
+    const versions = await registry.versions(ref.model);
     // Without a version: the champion, or the latest when no champion is deployed yet.
-    const view = version !== undefined ? await resolveVersion(model, version)
-      : await resolveVersion(model, 'champion').catch((error: unknown) => {
-        if (isLarderError(error) && error.code === 'LARDER_E_MODEL_NOT_FOUND') return resolveVersion(model, 'latest');
+    const view = ref.version !== undefined ? await resolveVersion(ref.model, ref.version)
+      : await resolveVersion(ref.model, 'champion').catch((error: unknown) => {
+        if (isLarderError(error) && error.code === 'LARDER_E_MODEL_NOT_FOUND') return resolveVersion(ref.model, 'latest');
         throw error;
       });
     const tensor = (info: ModelVersionView['signature']['inputs'][number]) => ({ name: info.name, datatype: v2Datatype(info.type), shape: v2Shape(info.shape) });
     return {
-      name: model, versions: versions.map((v) => v.version), platform: 'onnxruntime_onnx',
+      name: ref.model, versions: versions.map((v) => v.version), platform: 'onnxruntime_onnx',
       inputs: view.signature.inputs.map(tensor), outputs: view.signature.outputs.map(tensor),
     };
   }
@@ -176,8 +176,8 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
   async function modelReady(model: string, version?: string): Promise<boolean> {
     if (closed !== undefined) return false;
     try {
-      checkModelRef(model, version);
-      await models.load(await resolveVersion(model, version));
+      const ref = checkModelRef(model, version);
+      await models.load(await resolveVersion(ref.model, ref.version));
       return true;
     } catch (error) {
       // Unknown, unloadable or corrupt: not ready. Anything else is our failure and is thrown.
@@ -193,7 +193,8 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     metadata, modelReady,
     features: (request) => tracked(async () => {
       if (typeof request !== 'object' || request === null) invalid('the request must be an object');
-      checkEntities(request.entities, maxEntities);
+      // No rows is a valid (empty) read here; the rows themselves are checked by the read.
+      if (Array.isArray(request.entities) && request.entities.length > 0) checkEntities(request.entities, maxEntities);
       return readOnline(request);
     }),
     close() {

@@ -15,10 +15,21 @@ export function invalid(reason: string): never {
   throw larderError('LARDER_E_INVALID_REQUEST', { reason });
 }
 
-/** Checks a `model` and optional `version` given by a caller. */
-export function checkModelRef(model: unknown, version: unknown): void {
+/**
+ * Checks a `model` and optional `version` given by a caller; `model` may also be `name@version`
+ * or `name@alias` (as in `/v1/predict/churn@challenger`).
+ * @example checkModelRef('churn@1.2.0', undefined) // { model: 'churn', version: '1.2.0' }
+ */
+export function checkModelRef(model: unknown, version: unknown): { model: string; version: string | undefined } {
   if (typeof model !== 'string' || model === '') invalid('model must be a non-empty string');
   if (version !== undefined && (typeof version !== 'string' || version === '')) invalid('version must be a non-empty string');
+  const at = model.indexOf('@');
+  if (at < 0) return { model, version };
+  if (version !== undefined) invalid(`give the version either in the model (${model}) or as version (${version}), not both`);
+  const name = model.slice(0, at);
+  const ref = model.slice(at + 1);
+  if (name === '' || ref === '') invalid(`model ${model} is not name@version or name@alias`);
+  return { model: name, version: ref };
 }
 
 /**
