@@ -96,6 +96,8 @@ describe.skipIf(!HAVE_REDIS_SERVER)('larder serve on a Redis online store that g
     await stopRedis(redis);
     for (let i = 0; i < 3; i++) expect(await predict()).toEqual({ status: 200, degraded: [true, true, true] });
     expect(await health()).toMatchObject({ ok: false, online: { reachable: false } });
+    const features = await fetch(`${server.url}/v1/features`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'churn', entities: [{ customer_id: 'c1' }] }) });
+    expect([features.status, ((await features.json()) as { error: { code: string } }).error.code]).toEqual([503, 'LARDER_E_ONLINE_UNAVAILABLE']);
 
     redis = await startRedis(port);
     // The new Redis is empty (no persistence): fill it again, from another process-like store handle.
