@@ -106,6 +106,12 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
     const cases: { name: string; path: string; body: string | Uint8Array; status: number; code: string | RegExp; headers?: Record<string, string> }[] = [
       { name: 'invalid JSON', path: '/v1/predict/churn', body: '{"entities": [', status: 400, code: 'LARDER_E_INVALID_REQUEST' },
       { name: 'invalid UTF-8', path: '/v1/predict/churn', body: new Uint8Array([...Buffer.from('{"entities":[{"customer_id":"'), 0xc3, 0x28, 0xff, ...Buffer.from('"}]}')]), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'prototype poisoning', path: '/v1/predict/churn', body: '{"__proto__":{"polluted":1},"entities":[{"customer_id":"c1"}]}', status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'malformed URL', path: '/v1/predict/%E0%A4%A', body: JSON.stringify({ entities: entities(1) }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'JSON null body', path: '/v1/predict/churn', body: 'null', status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'no rows', path: '/v1/predict/churn', body: JSON.stringify({ entities: [] }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'OIP tensor of the wrong kind', path: '/v2/models/churn/infer', body: JSON.stringify({ inputs: [{ name: 'spend', shape: [1, 1], datatype: 'FP32', data: ['a'] }] }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
+      { name: 'push target unknown', path: '/v1/push/device_events', body: JSON.stringify({ rows: [{ device_id: 1 }], to: 'nowhere' }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
       { name: 'empty body', path: '/v1/predict/churn', body: '', status: 400, code: 'LARDER_E_INVALID_REQUEST' },
       { name: 'entities not a list', path: '/v1/predict/churn', body: JSON.stringify({ entities: 'c1' }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
       { name: 'row not an object', path: '/v1/predict/churn', body: JSON.stringify({ entities: [42] }), status: 400, code: 'LARDER_E_INVALID_REQUEST' },
@@ -209,6 +215,8 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
     expect(await (await get('/v2/models/churn/ready')).json()).toMatchObject({ name: 'churn', ready: true });
     expect((await get('/v2/models/churn/versions/1.0.0/ready')).status).toBe(200);
     expect((await get('/v2/models/nope')).status).toBe(404);
+    expect((await get('/v2/models/nope/ready')).status).toBe(404);
+    expect((await get('/v2/models/churn/versions/9.9.9/ready')).status).toBe(404);
 
     // The served features of two rows, fed as raw tensors, give the served outputs.
     const served = await (await post('/v1/predict/churn', { entities: [{ customer_id: 'c5' }, { customer_id: 'c6' }] })).json() as { predictions: { output: number; features: Record<string, unknown> }[] };

@@ -44,7 +44,7 @@ function fromFastify(error: FastifyError): LarderError | null {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return larderError('LARDER_E_INVALID_REQUEST', { reason: 'send the body as Content-Type: application/json' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return larderError('LARDER_E_INVALID_REQUEST', { reason: 'the body is not valid JSON' });
+      return larderError('LARDER_E_INVALID_REQUEST', { reason: 'the body is not valid JSON (or holds a __proto__ or constructor.prototype key)' });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return larderError('LARDER_E_INVALID_REQUEST', { reason: 'the JSON body is empty' });
     case 'FST_ERR_BAD_URL':

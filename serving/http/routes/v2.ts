@@ -32,6 +32,8 @@ export function v2Routes({ predictor }: AppDeps): RouteSpec[] {
     const { name, version } = request.params as Params;
     request.larderModel = { model: name, ...(version === undefined ? {} : { version }) };
     if (!(await predictor.modelReady(name, version))) {
+      // Not ready because it does not exist is the caller's 404, not our 503.
+      await predictor.metadata(name, version);
       throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${name}${version === undefined ? '' : `@${version}`} is not ready` }, { details: { name, version, ready: false } });
     }
     return { name, ...(version === undefined ? {} : { version }), ready: true };
