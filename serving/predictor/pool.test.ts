@@ -104,4 +104,22 @@ describe('inference pool (worker_threads, real onnxruntime)', () => {
     const invalid = await pool.open(new Uint8Array([1, 2, 3]), 'garbage').then(() => undefined, (e: unknown) => e);
     expect(invalid).toMatchObject({ code: 'LARDER_E_MODEL_INVALID' });
   });
+
+  it('replaces a thread that exits and reloads its models; close waits for runs in flight', async () => {
+    // Terminated between runs: inside session.run onnxruntime-node would abort the process.
+    const dying = pool.workers[0]!;
+    await dying.terminate();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pool.workers[0]).not.toBe(dying);
+    const after = await pooled.run({ X: batch(3) }, ['Y']);
+    const expected = await inline.run({ X: batch(3) }, ['Y']);
+    expect([...(after.outputs['Y']!.data as Float32Array)]).toEqual([...(expected.outputs['Y']!.data as Float32Array)]);
+
+    const other = new InferencePool();
+    const session = await other.open(mlp(), 'mlp');
+    const running = session.run({ X: batch(4000) }, ['Y']);
+    await other.close();
+    expect((await running).outputs['Y']!.dims).toEqual([4000, 1]);
+    await expect(session.run({ X: batch(1) }, ['Y'])).rejects.toMatchObject({ code: 'LARDER_E_UNAVAILABLE', status: 503 });
+  });
 });

@@ -3,7 +3,7 @@
  * A `worker_threads` pool for heavy models: every thread holds a session of each model opened in
  * the pool, and a run goes to the thread with the fewest runs in flight, so a long
  * `session.run` never blocks the main event loop. Feeds and outputs cross as transferred typed
- * arrays (no copy). A thread that dies is replaced and its models reloaded; runs it had in flight
+ * arrays (no copy). A thread that exits is replaced and its models reloaded; runs it had in flight
  * fail with 503. Threads run TypeScript through tsx, as `larder` itself does, so the pool works
  * the same under `node bin/larder.js` and vitest.
  */
@@ -29,8 +29,10 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
+  readonly worker: Worker;
   readonly pending: Map<number, Pending>;
+  /** Whether the thread ever answered: one that dies before cannot start, and is not respawned. */
+  answered: boolean;
 }
 
 const ENTRY = new URL('./pool-worker.ts', import.meta.url);
@@ -59,6 +61,10 @@ export class InferencePool {
   #nextId = 0;
   #nextKey = 0;
   #closed = false;
+  /** Messages sent and not answered yet, which `close()` waits for. */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Why the pool cannot run anything (a thread could not start). */
+  #broken: string | undefined;
 
   constructor(options: InferencePoolOptions = {}) {
     this.#size = Math.max(1, options.size ?? 1);
@@ -70,10 +76,16 @@ export class InferencePool {
     return this.#slots.length;
   }
 
+  /** The worker threads, for health checks and tests. */
+  get workers(): readonly Worker[] {
+    return this.#slots.map((slot) => slot.worker);
+  }
+
   #spawn(index: number): Slot {
     this.#code ??= bootstrap();
-    const slot: Slot = { worker: new Worker(this.#code, { eval: true, workerData: { threads: this.#threads } }), pending: new Map() };
+    const slot: Slot = { worker: new Worker(this.#code, { eval: true, workerData: { threads: this.#threads } }), pending: new Map(), answered: false };
     slot.worker.on('message', (reply: PoolReply) => {
+      slot.answered = true;
       const pending = slot.pending.get(reply.id);
       slot.pending.delete(reply.id);
       pending?.resolve(reply);
@@ -86,6 +98,11 @@ export class InferencePool {
     slot.worker.on('exit', (code) => {
       fail(`exited with code ${code}`);
       if (this.#closed || this.#slots[index] !== slot) return;
+      if (!slot.answered) {
+        // It never started (e.g. tsx or onnxruntime missing): respawning would only loop.
+        this.#broken ??= `inference threads cannot start (the first exited with code ${code})`;
+        return;
+      }
       const replacement = this.#spawn(index);
       this.#slots[index] = replacement;
       for (const [key, model] of this.#models) void this.#send(replacement, { op: 'load', id: this.#nextId++, key, what: model.what, bytes: model.bytes }).catch(() => undefined);
@@ -94,17 +111,22 @@ export class InferencePool {
   }
 
   #send(slot: Slot, message: PoolRequest, transfer: ArrayBuffer[] = []): Promise<PoolReply> {
-    return new Promise<PoolReply>((resolve, reject) => {
+    const sent = new Promise<PoolReply>((resolve, reject) => {
       slot.pending.set(message.id, {
         resolve: (reply) => (reply.ok ? resolve(reply) : reject(errorOf(reply.error ?? { message: 'unknown failure' }))),
         reject,
       });
       slot.worker.postMessage(message, transfer);
     });
+    const settled = sent.then(() => undefined, () => undefined);
+    this.#inFlight.add(settled);
+    void settled.then(() => this.#inFlight.delete(settled));
+    return sent;
   }
 
   #start(): void {
     if (this.#closed) throw larderError('LARDER_E_UNAVAILABLE', { reason: 'the inference pool is closed' });
+    if (this.#broken !== undefined) throw larderError('LARDER_E_UNAVAILABLE', { reason: this.#broken });
     while (this.#slots.length < this.#size) this.#slots.push(this.#spawn(this.#slots.length));
   }
 
@@ -124,7 +146,7 @@ export class InferencePool {
     }
     return {
       run: async (feeds, outputs): Promise<RawRunResult> => {
-        if (this.#closed) throw larderError('LARDER_E_UNAVAILABLE', { reason: 'the inference pool is closed' });
+        this.#start();
         const slot = this.#slots.reduce((best, s) => (s.pending.size < best.pending.size ? s : best));
         const reply = await this.#send(slot, { op: 'run', id: this.#nextId++, key, feeds, outputs }, transferList(Object.values(feeds)));
         return { outputs: reply.outputs ?? {}, ...(reply.cpuSeconds === undefined ? {} : { cpuSeconds: reply.cpuSeconds }) };
@@ -136,10 +158,14 @@ export class InferencePool {
     };
   }
 
-  /** Stops the threads (runs still in flight fail with 503). */
+  /**
+   * Refuses new runs, lets the runs in flight finish, then stops the threads. (A thread must not
+   * be terminated inside `session.run`: onnxruntime-node then aborts the whole process.)
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
     const slots = this.#slots.splice(0);
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }

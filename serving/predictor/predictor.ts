@@ -72,7 +72,8 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
       observer?.onlineRead({ ms: performance.now() - started, ok: true });
       return response;
     } catch (error) {
-      observer?.onlineRead({ ms: performance.now() - started, ok: false });
+      // A read that failed; rows refused before any read (the caller's mistake) are not reads.
+      if (isLarderError(error) && error.status >= 500) observer?.onlineRead({ ms: performance.now() - started, ok: false });
       throw error;
     }
   };
