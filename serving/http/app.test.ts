@@ -283,6 +283,8 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/larder_http_request_duration_seconds_bucket\{le="0\.0001",route="\/v1\/predict\/:model",method="POST",status="200",model="churn",version="1\.0\.0"\}/);
     expect(text).toMatch(/larder_errors_total\{code="LARDER_E_INVALID_REQUEST"\} [1-9]/);
+    expect(text).toMatch(/larder_http_request_duration_seconds_count\{route="unmatched",method="POST",status="404",model="",version=""\} [1-9]/);
+    expect(text).toMatch(/larder_http_request_duration_seconds_count\{route="\/v1\/predict\/:model",method="POST",status="404",model="",version=""\} [1-9]/);
     const stats = await (await fetch(`${server.url}/v1/stats`)).json() as { models: Record<string, Record<string, { requests: number; p50: number; p99: number }>> };
     expect(stats.models['churn']!['1.0.0']!.requests).toBeGreaterThan(0);
     expect(stats.models['churn']!['1.0.0']!.p99).toBeGreaterThanOrEqual(stats.models['churn']!['1.0.0']!.p50);

@@ -3,6 +3,7 @@
  * What the HTTP app is built from (the predictor, the store, the metrics and the config), and
  * the request-level facts its hooks share: the caller's API key and the model a request was for.
  */
+import type { FastifyReply } from 'fastify';
 import type { FeatureStore } from '../../featurestore/store.ts';
 import { larderError } from '../../errors.ts';
 import type { ApiScope, ServeConfig } from '../config.ts';
@@ -11,7 +12,10 @@ import type { Predictor } from '../types.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The model and version a request was answered for, for the latency metric's labels. */
+    /**
+     * The model and version a request was answered for, for the latency metric's labels. Set only
+     * once they are known to exist: names from failed requests would let callers mint series.
+     */
     larderModel?: { model: string; version?: string };
   }
   interface FastifyContextConfig {
@@ -25,6 +29,18 @@ export interface AppDeps {
   readonly store: FeatureStore;
   readonly metrics: ServingMetrics;
   readonly config: ServeConfig;
+}
+
+/**
+ * Aborted when the client goes away before its answer is sent, so the predictor can drop the
+ * request's queued work (a finished response closes the socket too, but then nothing is pending).
+ */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort(larderError('LARDER_E_ABORTED', { what: 'the client closed the connection' }));
+  });
+  return controller.signal;
 }
 
 /** 413 when a request carries more rows than the server takes. */

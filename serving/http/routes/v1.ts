@@ -6,7 +6,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { larderError } from '../../../errors.ts';
-import { checkRowCount, type AppDeps } from '../context.ts';
+import { checkRowCount, clientGone, type AppDeps } from '../context.ts';
 import type { RouteSpec } from '../route-spec.ts';
 import {
   featuresBody, featuresResponse, modelParams, predictBody, predictResponse, pushBody, pushResponse, sourceParams,
@@ -30,7 +30,7 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
       method: 'POST', url: '/v1/features', tag: 'features', scope: 'features',
       summary: 'Online feature values (with statuses and event times) of entity rows, by service or feature refs',
       body: featuresBody, response: featuresResponse, errors: [404, 503],
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const body = request.body as z.infer<typeof featuresBody>;
         checkRowCount('entity rows', body.entities.length, config.maxEntities);
         if ((body.service === undefined) === (body.features === undefined)) {
@@ -41,6 +41,7 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
           ...(body.features === undefined ? {} : { features: body.features }),
           entities: body.entities,
           ...(body.fullFeatureNames === undefined ? {} : { fullFeatureNames: body.fullFeatureNames }),
+          signal: clientGone(reply),
         });
         return {
           features: result.features,
@@ -56,16 +57,16 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
       method: 'POST', url: '/v1/predict/:model', tag: 'predict', scope: 'predict',
       summary: 'Features and prediction in one call: each row\'s output, the feature values it was made from, their statuses and whether any was degraded',
       params: modelParams, body: predictBody, response: predictResponse, errors: [404, 503],
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const { model } = request.params as z.infer<typeof modelParams>;
         const body = request.body as z.infer<typeof predictBody>;
-        request.larderModel = { model, ...(body.version === undefined ? {} : { version: body.version }) };
         checkRowCount('entity rows', body.entities.length, config.maxEntities);
         const requestId = requestIdOf(request);
         const response = await predictor.predict({
           model, entities: body.entities,
           ...(body.version === undefined ? {} : { version: body.version }),
           ...(requestId === undefined ? {} : { requestId }),
+          signal: clientGone(reply),
         });
         request.larderModel = { model: response.model, version: response.version };
         return response;

@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { larderError } from '../../../errors.ts';
 import type { V2Tensor } from '../../types.ts';
-import type { AppDeps } from '../context.ts';
+import { clientGone, type AppDeps } from '../context.ts';
 import type { RouteSpec } from '../route-spec.ts';
 import {
   liveResponse, modelReadyResponse, readyResponse, v2InferBody, v2InferResponse, v2MetadataResponse, v2NameParams, v2VersionParams,
@@ -25,29 +25,30 @@ type Params = { name: string; version?: string };
 export function v2Routes({ predictor }: AppDeps): RouteSpec[] {
   const metadata = async (request: FastifyRequest): Promise<unknown> => {
     const { name, version } = request.params as Params;
+    const meta = await predictor.metadata(name, version);
     request.larderModel = { model: name, ...(version === undefined ? {} : { version }) };
-    return predictor.metadata(name, version);
+    return meta;
   };
   const ready = async (request: FastifyRequest): Promise<unknown> => {
     const { name, version } = request.params as Params;
-    request.larderModel = { model: name, ...(version === undefined ? {} : { version }) };
     if (!(await predictor.modelReady(name, version))) {
       // Not ready because it does not exist is the caller's 404, not our 503.
       await predictor.metadata(name, version);
       throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${name}${version === undefined ? '' : `@${version}`} is not ready` }, { details: { name, version, ready: false } });
     }
+    request.larderModel = { model: name, ...(version === undefined ? {} : { version }) };
     return { name, ...(version === undefined ? {} : { version }), ready: true };
   };
-  const infer = async (request: FastifyRequest): Promise<unknown> => {
+  const infer = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const { name, version } = request.params as Params;
     const body = request.body as z.infer<typeof v2InferBody>;
-    request.larderModel = { model: name, ...(version === undefined ? {} : { version }) };
     const response = await predictor.infer({
       model: name,
       ...(version === undefined ? {} : { version }),
       ...(body.id === undefined ? {} : { id: body.id }),
       inputs: body.inputs.map((t): V2Tensor => ({ name: t.name, shape: t.shape, datatype: t.datatype, data: flatten(t.data) as V2Tensor['data'] })),
       ...(body.outputs === undefined ? {} : { outputs: body.outputs.map((o) => o.name) }),
+      signal: clientGone(reply),
     });
     request.larderModel = { model: response.model_name, version: response.model_version };
     return response;
@@ -81,11 +82,11 @@ export function v2Routes({ predictor }: AppDeps): RouteSpec[] {
     },
     {
       method: 'POST', url: '/v2/models/:name/infer', tag: 'oip', scope: 'predict', summary: 'Raw-tensor inference on the champion version',
-      params: v2NameParams, body: v2InferBody, response: v2InferResponse, errors: [404], handler: noReply(infer),
+      params: v2NameParams, body: v2InferBody, response: v2InferResponse, errors: [404], handler: infer,
     },
     {
       method: 'POST', url: '/v2/models/:name/versions/:version/infer', tag: 'oip', scope: 'predict', summary: 'Raw-tensor inference on one version (or alias)',
-      params: v2VersionParams, body: v2InferBody, response: v2InferResponse, errors: [404], handler: noReply(infer),
+      params: v2VersionParams, body: v2InferBody, response: v2InferResponse, errors: [404], handler: infer,
     },
   ];
 }
