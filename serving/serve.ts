@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { larderError, reasonOf } from '../errors.ts';
 import { openStore, type FeatureStore } from '../featurestore/store.ts';
 import { predictorOptionsOf, resolveServeConfig, type ServeConfig, type ServeConfigInput } from './config.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
@@ -80,7 +81,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     cleanups.push(() => predictor.close());
     const app = await buildApp({ predictor, store, metrics, config, apiVersion: packageVersion(), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.host, port: config.port });
+    await app.listen({ host: config.host, port: config.port }).catch((cause: unknown) => {
+      throw larderError('LARDER_E_IO', { path: `${config.host}:${config.port}`, reason: `cannot listen: ${reasonOf(cause)}` }, { cause });
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     let grpc: GrpcServer | undefined;
