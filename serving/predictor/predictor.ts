@@ -117,7 +117,7 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
         if (options.models?.[view.name]?.requireFreshFeatures === true) {
           throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
         }
-        online = defaultedFeatures(store.project, service, rows.length);
+        online = await defaultedFeatures(store.config.project, store.project, service, rows, options.now?.());
         storeDown = true;
       }
 
