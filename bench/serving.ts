@@ -20,7 +20,8 @@
  * its Redis keys and the folder are removed at the end.
  *
  *   node --import tsx bench/serving.ts [--duration 6] [--warmup 2] [--connections 64] [--users 10000]
- *     [--iterations 20000] [--mlp-hidden 256,512] [--heavy-inference inline|pool] [--json]
+ *     [--iterations 20000] [--mlp-hidden 256,512] [--heavy-inference inline|pool] [--log off]
+ *     [--parts abcd] [--models mlp,gbdt300,gbdt] [--json]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -33,7 +34,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { encodeEntityKey } from '../featurestore/online/entity-key.ts';
 import { valueKey } from '../featurestore/online/redis-keys.ts';
-import { openStore } from '../featurestore/store.ts';
+import { openStore, type FeatureStore } from '../featurestore/store.ts';
 import { benchArgs } from './args.ts';
 import { createServingBenchProject, FEATURES, registerBenchModels, SERVICE, VIEWS } from './serving-project.ts';
 
@@ -46,8 +47,12 @@ const users = Number(opts['users'] ?? 10_000);
 const iterations = Number(opts['iterations'] ?? 20_000);
 const heavyInference = opts['heavy-inference'] === 'pool' ? 'pool' : 'inline';
 const mlpHidden = (opts['mlp-hidden'] ?? '256,512').split(',').map(Number);
+/** Which parts to run: a (bare route), b (floor), c (/v1/features), d (/v1/predict). */
+const parts = opts['parts'] ?? 'abcd';
+const predictModels = (opts['models'] ?? 'mlp,gbdt300,gbdt').split(',');
+const predictionLog = opts['log'] === 'off' ? { sampleRate: 0 } : undefined;
 const project = `bench_serving_${randomUUID().slice(0, 8)}`;
-const results: Record<string, unknown> = { url, duration, connections, users, heavyInference, mlpHidden, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
+const results: Record<string, unknown> = { url, duration, connections, users, heavyInference, mlpHidden, predictionLogOn: predictionLog === undefined, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
 const log = (line: string): void => { if (opts['json'] === undefined) console.log(line); };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => n.toFixed(3);
@@ -141,6 +146,52 @@ function row(name: string, r: LoadResult, conns: number): string {
   return `  ${name.padEnd(34)} ${String(conns).padStart(3)} conns ${fmt(r.rps).padStart(8)} req/s | p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (autocannon p99 ${r.acP99}) | mean ${ms(r.mean)}, Little ${ms(r.littleMs)} ms${lag}${bad}`;
 }
 
+/** (b): raw ioredis and the library path, sequential calls timed one by one. */
+async function benchFloor(store: FeatureStore, redis: Redis, rawKey: string): Promise<Latency> {
+  const entity = { user_id: 'u42' };
+  const entityKey = encodeEntityKey(['user_id'], entity);
+  const keys = Object.keys(VIEWS).map((view) => valueKey('larder', project, view, entityKey));
+  const features = await store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 });
+  await redis.hset(rawKey, Object.fromEntries(FEATURES.map((f) => [f, String(features.rows[0]?.values[f])])));
+  const hmget = await sequential(iterations, () => redis.hmget(rawKey, ...FEATURES));
+  const mget = await sequential(iterations, () => redis.mgetBuffer(...keys));
+  const library = await sequential(Math.min(iterations, 10_000), () => store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 }));
+  results['floor'] = { hmget, mget, getOnlineFeatures: library };
+  log(`\n(b) floor, ${fmt(iterations)} sequential calls (ms):`);
+  log(`  raw ioredis HMGET 20 fields      p50 ${ms(hmget.p50)} p99 ${ms(hmget.p99)} mean ${ms(hmget.mean)}`);
+  log(`  raw ioredis MGET of the 3 keys   p50 ${ms(mget.p50)} p99 ${ms(mget.p99)} mean ${ms(mget.mean)}`);
+  log(`  getOnlineFeatures in-process     p50 ${ms(library.p50)} p99 ${ms(library.p99)} mean ${ms(library.mean)}`);
+  return hmget;
+}
+
+/** (d): each model batched and unbatched, one after the other, with the mean batch size. */
+async function benchPredict(larder: Child, base: string): Promise<void> {
+  const body = JSON.stringify({ entities: [{ user_id: 'u42' }] });
+  const predict: Record<string, LoadResult & { batch?: number }> = {};
+  log(`\n(d) POST /v1/predict/:model, ${connections} connections (mlp 20→${mlpHidden.join('→')}→1 and gbdt300: ${heavyInference}; gbdt: inline; prediction log ${predictionLog === undefined ? 'on' : 'off'}):`);
+  type Batches = { batches: Record<string, { rows: number; runs: number }> };
+  for (const model of predictModels.flatMap((m) => [m, `${m}_unbatched`])) {
+    const before = await larder.request<Batches>('batches', 'batches');
+    const r = await measured(larder, `${base}/v1/predict/${model}`, body, connections);
+    const after = await larder.request<Batches>('batches', 'batches');
+    const rows = (after.batches[model]?.rows ?? 0) - (before.batches[model]?.rows ?? 0);
+    const runs = (after.batches[model]?.runs ?? 0) - (before.batches[model]?.runs ?? 0);
+    predict[model] = { ...r, ...(runs > 0 ? { batch: rows / runs } : {}) };
+    log(`${row(`/v1/predict/${model}`, r, connections)}${runs > 0 ? ` | mean batch ${(rows / runs).toFixed(1)} rows` : ''}`);
+  }
+  for (const model of predictModels) {
+    const on = predict[model] as LoadResult;
+    const off = predict[`${model}_unbatched`] as LoadResult;
+    const speedup = on.rps / off.rps;
+    if (model !== 'gbdt') {
+      log(`  → ${model}: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
+    } else {
+      log(`  → gbdt: batching changes req/s by ${((speedup - 1) * 100).toFixed(1)}% (target ≥ −5%), p99 by ${ms(on.p99 - off.p99)} ms (target ≤ 0.5): ${speedup >= 0.95 && on.p99 - off.p99 <= 0.5 ? 'met' : 'NOT met'}`);
+    }
+  }
+  results['predict'] = predict;
+}
+
 const root = mkdtempSync(path.join(tmpdir(), 'larder-bench-serving-'));
 const dir = path.join(root, 'project');
 const children: Child[] = [];
@@ -151,92 +202,62 @@ try {
   let t = performance.now();
   const columns = await createServingBenchProject(dir, { project, redisUrl: url, users });
   const store = await openStore({ dir });
+  let floor: Latency | undefined;
   try {
     await store.apply();
     await store.materialize({ end: new Date() });
     await registerBenchModels(store, columns, mlpHidden);
     log(`setup (project, apply, materialize, train 2 GBDTs, register): ${((performance.now() - t) / 1000).toFixed(1)} s`);
-
-    // (b) the floor, in this process; the three paths take turns so background load hits them alike.
-    const entity = { user_id: 'u42' };
-    const entityKey = encodeEntityKey(['user_id'], entity);
-    const keys = Object.keys(VIEWS).map((view) => valueKey('larder', project, view, entityKey));
-    const features = await store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 });
-    await redis.hset(rawKey, Object.fromEntries(FEATURES.map((f) => [f, String(features.rows[0]?.values[f])])));
-    const hmget = await sequential(iterations, () => redis.hmget(rawKey, ...FEATURES));
-    const mget = await sequential(iterations, () => redis.mgetBuffer(...keys));
-    const library = await sequential(Math.min(iterations, 10_000), () => store.getOnlineFeatures({ service: SERVICE, entities: [entity], timeoutMs: 1000 }));
-    results['floor'] = { hmget, mget, getOnlineFeatures: library };
-    log(`\n(b) floor, ${fmt(iterations)} sequential calls (ms):`);
-    log(`  raw ioredis HMGET 20 fields      p50 ${ms(hmget.p50)} p99 ${ms(hmget.p99)} mean ${ms(hmget.mean)}`);
-    log(`  raw ioredis MGET of the 3 keys   p50 ${ms(mget.p50)} p99 ${ms(mget.p99)} mean ${ms(mget.mean)}`);
-    log(`  getOnlineFeatures in-process     p50 ${ms(library.p50)} p99 ${ms(library.p99)} mean ${ms(library.mean)}`);
+    if (parts.includes('b')) floor = await benchFloor(store, redis, rawKey);
   } finally {
     await store.close();
   }
   t = performance.now();
 
-  // (a) the ceiling.
+  // (a) the ceiling, in its own process.
   const featuresBody = JSON.stringify({ service: SERVICE, entities: [{ user_id: 'u42' }] });
-  const bare = await startChild('bare');
-  children.push(bare);
-  const bareUrl = `http://127.0.0.1:${bare.port}/bare`;
-  const bareLoad = await measured(bare, bareUrl, featuresBody, connections);
-  const bareOne = await measured(bare, bareUrl, featuresBody, 1);
-  await stopChild(bare);
-  children.pop();
+  let bare: { load: LoadResult; one: LoadResult } | undefined;
+  if (parts.includes('a')) {
+    const child = await startChild('bare');
+    children.push(child);
+    const bareUrl = `http://127.0.0.1:${child.port}/bare`;
+    bare = { load: await measured(child, bareUrl, featuresBody, connections), one: await measured(child, bareUrl, featuresBody, 1) };
+    await stopChild(child);
+    children.pop();
+    results['bare'] = bare;
+  }
 
   // (c) and (d): one larder server; the `_unbatched` twins have batching disabled.
-  const heavy = { inference: heavyInference };
-  const off = { batching: { enabled: false } };
-  const larder = await startChild('larder', dir, {
-    models: { mlp: heavy, mlp_unbatched: { ...heavy, ...off }, gbdt300: heavy, gbdt300_unbatched: { ...heavy, ...off }, gbdt_unbatched: off },
-  });
-  children.push(larder);
-  const base = `http://127.0.0.1:${larder.port}`;
-  const featuresLoad = await measured(larder, `${base}/v1/features`, featuresBody, connections);
-  const featuresOne = await measured(larder, `${base}/v1/features`, featuresBody, 1);
-  log(`\n(a)/(c) bare route vs /v1/features (1 entity × 20 features, 3 views):`);
-  log(row('bare Fastify POST', bareLoad, connections));
-  log(row('POST /v1/features', featuresLoad, connections));
-  log(row('bare Fastify POST', bareOne, 1));
-  log(row('POST /v1/features', featuresOne, 1));
-  const floor = (results['floor'] as { hmget: Latency }).hmget;
-  const ratio = featuresLoad.rps / bareLoad.rps;
-  log(`  → /v1/features req/s = ${(ratio * 100).toFixed(0)}% of the bare route (target ≥ 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
-  log(`  → /v1/features p99 at 1 conn ${ms(featuresOne.p99)} ms vs HMGET p99 ${ms(floor.p99)} + 1 ms (target): ${featuresOne.p99 <= floor.p99 + 1 ? 'met' : 'NOT met'}`);
-  results['bare'] = { load: bareLoad, one: bareOne };
-  results['features'] = { load: featuresLoad, one: featuresOne, ratio };
-
-  const predictBody = JSON.stringify({ entities: [{ user_id: 'u42' }] });
-  const predict: Record<string, LoadResult & { batch?: number }> = {};
-  log(`\n(d) POST /v1/predict/:model, ${connections} connections (mlp 20→${mlpHidden.join('→')}→1 and gbdt300: ${heavyInference}; gbdt 100 trees: inline):`);
-  for (const model of ['mlp', 'mlp_unbatched', 'gbdt300', 'gbdt300_unbatched', 'gbdt', 'gbdt_unbatched']) {
-    const before = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
-    const r = await measured(larder, `${base}/v1/predict/${model}`, predictBody, connections);
-    const after = await larder.request<{ batches: Record<string, { rows: number; runs: number }> }>('batches', 'batches');
-    const rows = (after.batches[model]?.rows ?? 0) - (before.batches[model]?.rows ?? 0);
-    const runs = (after.batches[model]?.runs ?? 0) - (before.batches[model]?.runs ?? 0);
-    predict[model] = { ...r, ...(runs > 0 ? { batch: rows / runs } : {}) };
-    log(`${row(`/v1/predict/${model}`, r, connections)}${runs > 0 ? ` | mean batch ${(rows / runs).toFixed(1)} rows` : ''}`);
-  }
-  const verdict = (model: string): void => {
-    const on = predict[model] as LoadResult;
-    const off = predict[`${model}_unbatched`] as LoadResult;
-    const speedup = on.rps / off.rps;
-    if (model !== 'gbdt') {
-      log(`  → ${model}: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
-    } else {
-      const cost = 1 - speedup;
-      log(`  → gbdt: batching changes req/s by ${((speedup - 1) * 100).toFixed(1)}% (target ≥ −5%), p99 by ${ms(on.p99 - off.p99)} ms (target ≤ 0.5): ${cost <= 0.05 && on.p99 - off.p99 <= 0.5 ? 'met' : 'NOT met'}`);
+  if (parts.includes('c') || parts.includes('d')) {
+    const heavy = { inference: heavyInference };
+    const off = { batching: { enabled: false } };
+    const larder = await startChild('larder', dir, {
+      models: { mlp: heavy, mlp_unbatched: { ...heavy, ...off }, gbdt300: heavy, gbdt300_unbatched: { ...heavy, ...off }, gbdt_unbatched: off },
+      ...(predictionLog === undefined ? {} : { predictionLog }),
+    });
+    children.push(larder);
+    const base = `http://127.0.0.1:${larder.port}`;
+    let served: { load: LoadResult; one: LoadResult } | undefined;
+    if (parts.includes('c')) {
+      served = { load: await measured(larder, `${base}/v1/features`, featuresBody, connections), one: await measured(larder, `${base}/v1/features`, featuresBody, 1) };
+      results['features'] = served;
     }
-  };
-  verdict('mlp');
-  verdict('gbdt300');
-  verdict('gbdt');
-  results['predict'] = predict;
-  await stopChild(larder);
-  children.pop();
+    log(`\n(a)/(c) bare route vs /v1/features (1 entity × 20 features, 3 views):`);
+    if (bare !== undefined) log(row('bare Fastify POST', bare.load, connections));
+    if (served !== undefined) log(row('POST /v1/features', served.load, connections));
+    if (bare !== undefined) log(row('bare Fastify POST', bare.one, 1));
+    if (served !== undefined) log(row('POST /v1/features', served.one, 1));
+    if (bare !== undefined && served !== undefined) {
+      const ratio = served.load.rps / bare.load.rps;
+      log(`  → /v1/features req/s = ${(ratio * 100).toFixed(0)}% of the bare route (target ≥ 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+    }
+    if (floor !== undefined && served !== undefined) {
+      log(`  → /v1/features p99 at 1 conn ${ms(served.one.p99)} ms vs HMGET p99 ${ms(floor.p99)} + 1 ms (target): ${served.one.p99 <= floor.p99 + 1 ? 'met' : 'NOT met'}`);
+    }
+    if (parts.includes('d')) await benchPredict(larder, base);
+    await stopChild(larder);
+    children.pop();
+  }
   log(`\nload runs: ${((performance.now() - t) / 1000).toFixed(1)} s; load average after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   results['loadAfter'] = loadavg().map((l) => Number(l.toFixed(2)));
   if (opts['json'] !== undefined) console.log(JSON.stringify(results, null, 2));
