@@ -71,6 +71,8 @@ describe('larder serve over HTTP (real model, real port, real onnxruntime)', () 
       expect(typeof p.output).toBe('number');
     }
     expect(new Set(body.predictions.map((p) => p.id)).size).toBe(ids.length);
+    const pinned = await post('/v1/predict/churn@1.0.0', { entities: [{ customer_id: ids[0] }] });
+    expect(((await pinned.json()) as { version: string; predictions: { output: number }[] }).predictions[0]!.output).toBe(body.predictions[0]!.output);
 
     // Offline: point-in-time features as of now (the newest snapshot), the same model session.
     const out = join(root, 'scored.parquet');
