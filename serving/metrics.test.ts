@@ -118,6 +118,18 @@ describe('createMetrics', () => {
     expect(other).toContain('larder_errors_total');
   });
 
+  it('keeps feature status counts across scrapes (they are added to the counter at scrape time)', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const line = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"}'));
+    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 2, PRESENT: 0 } } });
+    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 1 } } });
+    expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 3');
+    expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 3');
+    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 4 } } });
+    expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 7');
+    expect(await m.registry.metrics()).not.toContain('status="PRESENT"');
+  });
+
   it('honours the prefix and can leave default metrics out', async () => {
     const m = createMetrics({ prefix: 'x_', defaultMetrics: false });
     m.error('LARDER_E_INVALID_REQUEST');

@@ -108,7 +108,18 @@ export function createMetrics(options: MetricsOptions = {}): ServingMetrics {
   const dollars = new Counter({ name: `${prefix}inference_cost_dollars_total`, help: 'Inference cost: CPU seconds × price per CPU-second', labelNames: mv, registers });
   const onlineSeconds = new Histogram({ name: `${prefix}online_read_duration_seconds`, help: 'Online store read latency', buckets: SHORT_BUCKETS_SECONDS, registers });
   const onlineFailures = new Counter({ name: `${prefix}online_read_failures_total`, help: 'Online store reads that failed or timed out', registers });
-  const featureStatuses = new Counter({ name: `${prefix}feature_status_total`, help: 'Served feature values by model, feature and status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE, DEFAULTED)', labelNames: ['model', 'feature', 'status'], registers });
+  // prom-client hashes the labels on every inc (children too); 20 features × every request is
+  // too many, so counts wait in this map until a scrape adds them.
+  const pendingStatuses = new Map<string, { readonly labels: Record<'model' | 'feature' | 'status', string>; n: number }>();
+  new Counter({
+    name: `${prefix}feature_status_total`, help: 'Served feature values by model, feature and status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE, DEFAULTED)',
+    labelNames: ['model', 'feature', 'status'], registers,
+    collect() {
+      for (const pending of pendingStatuses.values()) {
+        if (pending.n > 0) { this.inc(pending.labels, pending.n); pending.n = 0; }
+      }
+    },
+  });
 
   const versions = new Map<string, Map<string, VersionState>>();
   const stateOf = (model: string, version: string): VersionState => {
@@ -168,8 +179,17 @@ export function createMetrics(options: MetricsOptions = {}): ServingMetrics {
       if (!e.ok) onlineFailures.inc();
     },
     featureStatuses(e) {
-      for (const [feature, counts] of Object.entries(e.counts)) {
-        for (const [status, n] of Object.entries(counts)) if (n !== undefined && n > 0) featureStatuses.inc({ model: e.model, feature, status }, n);
+      // Called per request for every feature: counted in a map, added to the counter at scrape time.
+      for (const feature in e.counts) {
+        const counts = e.counts[feature];
+        for (const status in counts) {
+          const n = counts[status as keyof typeof counts];
+          if (n === undefined || n <= 0) continue;
+          const key = `${e.model}\u0000${feature}\u0000${status}`;
+          const pending = pendingStatuses.get(key);
+          if (pending === undefined) pendingStatuses.set(key, { labels: { model: e.model, feature, status }, n });
+          else pending.n += n;
+        }
       }
     },
   };
