@@ -35,7 +35,7 @@ describe('error codes', () => {
 
   it('uses 4xx for the caller\'s mistakes and 5xx only for ours', () => {
     for (const [code, spec] of Object.entries(ERROR_CODES)) {
-      const ours = ['LARDER_E_QUERY_FAILED', 'LARDER_E_IO', 'LARDER_E_REGISTRY_CORRUPT', 'LARDER_E_ONLINE_UNAVAILABLE', 'LARDER_E_MODEL_CORRUPT', 'LARDER_E_JOB_FAILED', 'LARDER_E_UNAVAILABLE'].includes(code);
+      const ours = ['LARDER_E_QUERY_FAILED', 'LARDER_E_IO', 'LARDER_E_REGISTRY_CORRUPT', 'LARDER_E_ONLINE_UNAVAILABLE', 'LARDER_E_MODEL_CORRUPT', 'LARDER_E_JOB_FAILED', 'LARDER_E_UNAVAILABLE', 'LARDER_E_INTERNAL'].includes(code);
       expect(spec.status >= 500, code).toBe(ours);
     }
   });

@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   LARDER_E_PAYLOAD_TOO_LARGE: { status: 413, message: 'Request too large: {reason}' },
   LARDER_E_ROUTE_NOT_FOUND: { status: 404, message: 'No route {method} {url}' },
   LARDER_E_UNAVAILABLE: { status: 503, message: 'Service unavailable: {reason}' },
+  LARDER_E_INTERNAL: { status: 500, message: 'Internal error: {reason}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
