@@ -98,6 +98,41 @@ describe('DynamicBatcher', () => {
     await batcher.close();
   });
 
+  it('does not wait the delay for requests nobody announced: a lone announced request runs at once', async () => {
+    const m = model();
+    const batcher = new DynamicBatcher((c, n) => m.run(c, n), { maxQueueDelayUs: 1_000_000 });
+    const started = performance.now();
+    const ticket = batcher.expect();
+    expect([...await ticket.submit(rows(1, 1), 1)]).toEqual([2.5]);
+    expect(performance.now() - started).toBeLessThan(500);
+    await batcher.close();
+  });
+
+  it('waits for announced requests on their way, and leaves when the last arrives or cancels', async () => {
+    const m = model();
+    const batcher = new DynamicBatcher((c, n) => m.run(c, n), { maxQueueDelayUs: 1_000_000 });
+    const tickets = Array.from({ length: 4 }, () => batcher.expect());
+    const answers = [tickets[0]!.submit(rows(0, 1), 1), tickets[1]!.submit(rows(1, 2), 2)];
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(m.runs).toEqual([]); // two more are announced
+    answers.push(tickets[2]!.submit(rows(3, 1), 1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(m.runs).toEqual([]);
+    tickets[3]!.cancel();
+    tickets[3]!.cancel(); // twice is harmless
+    await Promise.all(answers);
+    expect(m.runs).toEqual([4]);
+    // An unannounced request in the queue keeps the delay in force (more like it may come).
+    const t = batcher.expect();
+    const plain = batcher.submit(rows(0, 1), 1);
+    const announced = t.submit(rows(0, 1), 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(m.runs).toEqual([4]);
+    await batcher.close();
+    await Promise.all([plain, announced]);
+    expect(m.runs).toEqual([4, 2]);
+  });
+
   it('runs every request alone when disabled', async () => {
     const m = model();
     const events: BatchEvent[] = [];

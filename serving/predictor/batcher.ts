@@ -7,6 +7,10 @@
  * loop is synchronous, so what arrived during it is merged into the next one). Requests are
  * never split: one larger than `maxBatchSize` runs alone. Disabled, every request runs alone,
  * one at a time per slot, which is what the serving bench compares against.
+ *
+ * Callers can announce a request before its rows are ready (`expect()`, e.g. while its features
+ * are read): a batch then also leaves as soon as every announced request has arrived, so waiting
+ * costs nothing when nobody else is on the way (one client alone never waits the delay).
  */
 import { performance } from 'node:perf_hooks';
 import { larderError } from '../../errors.ts';
@@ -45,7 +49,16 @@ export interface BatcherOptions {
   readonly concurrency?: number;
 }
 
+/** A request announced to the batcher; submit its rows once, or cancel it. */
+export interface BatchTicket {
+  submit(columns: Columns, n: number, signal?: AbortSignal): Promise<Float64Array>;
+  /** The request will not come (it failed before its rows were ready). Safe to call more than once. */
+  cancel(): void;
+}
+
 interface Queued {
+  /** Submitted through a ticket (so the batcher knew it was coming). */
+  readonly announced: boolean;
   readonly columns: Columns;
   readonly n: number;
   readonly enqueuedAt: number;
@@ -69,6 +82,10 @@ export class DynamicBatcher {
   #scheduled = false;
   #closed = false;
   #idle: (() => void)[] = [];
+  /** Requests announced and not yet submitted or cancelled. */
+  #expected = 0;
+  /** Queued requests that came without an announcement (more like them may still come). */
+  #unannounced = 0;
 
   constructor(run: BatchRunner, options: BatcherOptions = {}, report: (event: BatchEvent) => void = () => undefined) {
     this.#run = run;
@@ -89,6 +106,39 @@ export class DynamicBatcher {
    * @throws LARDER_E_UNAVAILABLE after `close()`, LARDER_E_ABORTED when `signal` aborts while queued
    */
   submit(columns: Columns, n: number, signal?: AbortSignal): Promise<Float64Array> {
+    return this.#enqueue(columns, n, signal, false);
+  }
+
+  /**
+   * Announces a request whose rows are not ready yet: the batcher will not wait for more rows
+   * once every announced request has been submitted or cancelled.
+   * @example const ticket = batcher.expect(); try { rows = await read(); } catch (e) { ticket.cancel(); throw e; } await ticket.submit(rows, n);
+   */
+  expect(): BatchTicket {
+    this.#expected++;
+    let open = true;
+    const settle = (): boolean => {
+      if (!open) return false;
+      open = false;
+      this.#expected--;
+      return true;
+    };
+    return {
+      submit: (columns, n, signal) => {
+        settle();
+        return this.#enqueue(columns, n, signal, true);
+      },
+      cancel: () => {
+        if (settle() && this.#queue.length > 0 && this.#nobodyComing()) this.#pump();
+      },
+    };
+  }
+
+  #nobodyComing(): boolean {
+    return this.#expected === 0 && this.#unannounced === 0;
+  }
+
+  #enqueue(columns: Columns, n: number, signal: AbortSignal | undefined, announced: boolean): Promise<Float64Array> {
     if (this.#closed) return Promise.reject(larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' }));
     if (signal?.aborted) return Promise.reject(larderError('LARDER_E_ABORTED', { what: 'prediction' }, { cause: signal.reason }));
     return new Promise<Float64Array>((resolve, reject) => {
@@ -97,13 +147,15 @@ export class DynamicBatcher {
         if (at < 0) return; // already running: its result is simply not awaited by anyone useful
         this.#queue.splice(at, 1);
         this.#queuedRows -= n;
+        if (!announced) this.#unannounced--;
         reject(larderError('LARDER_E_ABORTED', { what: 'prediction' }, { cause: signal.reason }));
       };
-      const item: Queued = { columns, n, enqueuedAt: performance.now(), resolve, reject, signal, onAbort };
+      const item: Queued = { announced, columns, n, enqueuedAt: performance.now(), resolve, reject, signal, onAbort };
       signal?.addEventListener('abort', onAbort!, { once: true });
       this.#queue.push(item);
       this.#queuedRows += n;
-      if (this.#queuedRows >= this.#maxRows) this.#pump();
+      if (!announced) this.#unannounced++;
+      if (this.#queuedRows >= this.#maxRows || this.#nobodyComing()) this.#pump();
       else this.#schedule();
     });
   }
@@ -131,7 +183,7 @@ export class DynamicBatcher {
     while (this.#queue.length > 0 && this.#inFlight < this.#concurrency) {
       const oldest = this.#queue[0]!;
       const waited = performance.now() - oldest.enqueuedAt;
-      const ready = !this.#enabled || this.#closed || this.#queuedRows >= this.#maxRows || waited >= this.#delayMs;
+      const ready = !this.#enabled || this.#closed || this.#queuedRows >= this.#maxRows || waited >= this.#delayMs || this.#nobodyComing();
       if (!ready) {
         this.#wait(this.#delayMs - waited);
         return;
@@ -157,6 +209,7 @@ export class DynamicBatcher {
     if (!this.#enabled) {
       const one = this.#queue.shift()!;
       this.#queuedRows -= one.n;
+      if (!one.announced) this.#unannounced--;
       return [one];
     }
     const batch: Queued[] = [];
@@ -166,6 +219,7 @@ export class DynamicBatcher {
       if (batch.length > 0 && rows + next.n > this.#maxRows) break;
       batch.push(this.#queue.shift()!);
       rows += next.n;
+      if (!next.announced) this.#unannounced--;
     }
     this.#queuedRows -= rows;
     return batch;

@@ -108,21 +108,28 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     try {
       const served = await models.load(view);
       const { spec, batcher } = served.predictable!;
+      // Announced while its features are read, so a batch does not wait for a request on its way.
+      const ticket = batcher.expect();
       let online: OnlineFeaturesResponse;
       let storeDown = false;
       try {
-        online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
-      } catch (error) {
-        if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
-        if (options.models?.[view.name]?.requireFreshFeatures === true) {
-          throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
+        try {
+          online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
+        } catch (error) {
+          if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
+          if (options.models?.[view.name]?.requireFreshFeatures === true) {
+            throw larderError('LARDER_E_UNAVAILABLE', { reason: `model ${view.name} requires fresh features and ${error.message}` }, { cause: error, details: error.details });
+          }
+          online = await defaultedFeatures(store.config.project, store.project, service, rows, options.now?.());
+          storeDown = true;
         }
-        online = await defaultedFeatures(store.config.project, store.project, service, rows, options.now?.());
-        storeDown = true;
+      } catch (error) {
+        ticket.cancel();
+        throw error;
       }
 
       const names = spec.features.map((f) => f.name);
-      const outputs = await batcher.submit(featureColumns(online.rows, names), rows.length, request.signal);
+      const outputs = await ticket.submit(featureColumns(online.rows, names), rows.length, request.signal);
       const { predictions, counts, degradedRows } = assemblePredictions(request.requestId ?? randomUUID(), online.rows, names, outputs, storeDown);
       const latencyMs = performance.now() - started;
       observer?.featureStatuses({ model: view.name, counts });
