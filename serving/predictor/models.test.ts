@@ -47,8 +47,12 @@ describe('served models (real registry files and onnxruntime sessions)', () => {
     await expect(models.load(view)).rejects.toMatchObject({ code: 'LARDER_E_UNAVAILABLE' });
   });
 
-  it('re-reads aliases after aliasRefreshMs, keeps versions for good, and forgets what it could not resolve', async () => {
-    const models = served((bytes, what) => openRawSession(bytes, what), { aliasRefreshMs: 0 });
+  it('follows aliases in the background, switching once the new version is loaded; keeps versions for good', async () => {
+    const warnings: string[] = [];
+    const models = new ServedModels({
+      registry, aliasRefreshMs: 60_000, unloadAfterMs: 0, openerFor: () => (bytes, what) => openRawSession(bytes, what),
+      batchingFor: () => ({}), onBatch: () => undefined, onAliasError: (message) => warnings.push(message),
+    });
     await expect(models.resolve('m', 'champion')).rejects.toMatchObject({ code: 'LARDER_E_MODEL_NOT_FOUND' });
     await registry.approve('m', '1.0.0');
     await registry.deploy('m', '1.0.0');
@@ -56,7 +60,15 @@ describe('served models (real registry files and onnxruntime sessions)', () => {
     expect((await models.resolve('m', 'latest')).version).toBe('2.0.0');
     await registry.approve('m', '2.0.0');
     await registry.deploy('m', '2.0.0');
+    expect((await models.resolve('m', 'champion')).version).toBe('1.0.0'); // until the next refresh
+    expect(models.loaded).toEqual([]);
+    await models.refreshAliases();
     expect((await models.resolve('m', 'champion')).version).toBe('2.0.0');
+    expect(models.loaded).toEqual(['m@2.0.0']); // loaded before the switch
+    expect(warnings).toEqual([]);
+    await registry.removeAlias('m', 'champion');
+    await models.refreshAliases();
+    await expect(models.resolve('m', 'champion')).rejects.toMatchObject({ code: 'LARDER_E_MODEL_NOT_FOUND' });
     await expect(models.resolve('nope', '1.0.0')).rejects.toMatchObject({ code: 'LARDER_E_MODEL_NOT_FOUND' });
     await models.close();
   });

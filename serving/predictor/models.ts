@@ -1,9 +1,9 @@
 /**
  * @module serving/predictor/models
  * The served models of one predictor: `model@ref` resolved to a concrete version (aliases and
- * `latest` re-read at most every `aliasRefreshMs`, so a promotion or rollback reaches a running
- * server within that; explicit versions are immutable and cached for good), and one loaded
- * session plus one dynamic batcher per version, loaded once even when many first requests
+ * `latest` followed in the background every `aliasRefreshMs`, switching once the new version is
+ * loaded — see `aliases.ts`; explicit versions are immutable and cached for good), and one
+ * loaded session plus one dynamic batcher per version, loaded once even when many first requests
  * arrive together. A load that fails is forgotten, so the next request tries again.
  */
 import { performance } from 'node:perf_hooks';
@@ -13,6 +13,7 @@ import { parseSemver } from '../../registry/models/semver.ts';
 import type { ModelServingSpec } from '../../registry/models/serving-spec.ts';
 import type { ModelRegistry } from '../../registry/models/store.ts';
 import type { ModelVersionView } from '../../registry/models/types.ts';
+import { AliasResolver } from './aliases.ts';
 import { DynamicBatcher, type BatchEvent, type BatcherOptions, type RunResult } from './batcher.ts';
 import type { RawSession } from './session.ts';
 
@@ -37,11 +38,8 @@ export interface ServedModelsOptions {
   readonly openerFor: (model: string) => SessionOpener;
   readonly batchingFor: (model: string) => BatcherOptions;
   readonly onBatch: (model: string, version: string, event: BatchEvent) => void;
-}
-
-interface AliasEntry {
-  readonly at: number;
-  readonly view: Promise<ModelVersionView>;
+  /** Told when a moved alias cannot switch to its new version (default: console.warn). */
+  readonly onAliasError?: (message: string, error: unknown) => void;
 }
 
 /** Scores `n` rows with a served version's spec: feature columns → tensors → session → outputs. */
@@ -59,7 +57,7 @@ async function runSpec(session: RawSession, spec: ModelServingSpec, columns: Rea
 /** Version resolution and loaded sessions for a predictor. */
 export class ServedModels {
   readonly #options: ServedModelsOptions;
-  readonly #aliases = new Map<string, AliasEntry>();
+  readonly #aliases: AliasResolver;
   readonly #versions = new Map<string, Promise<ModelVersionView>>();
   readonly #loaded = new Map<string, Promise<ServedModel>>();
   readonly #lastUsed = new Map<string, number>();
@@ -68,6 +66,12 @@ export class ServedModels {
 
   constructor(options: ServedModelsOptions) {
     this.#options = options;
+    this.#aliases = new AliasResolver({
+      show: (name, ref) => options.registry.show(name, ref),
+      prepare: async (view) => { await this.load(view); },
+      refreshMs: options.aliasRefreshMs,
+      ...(options.onAliasError === undefined ? {} : { onError: options.onAliasError }),
+    });
     if (options.unloadAfterMs > 0) {
       this.#sweeper = setInterval(() => void this.unloadIdle(), Math.min(options.unloadAfterMs, 60_000));
       this.#sweeper.unref();
@@ -109,15 +113,12 @@ export class ServedModels {
       }
       return view;
     }
-    const now = performance.now();
-    const cached = this.#aliases.get(key);
-    if (cached !== undefined && now - cached.at < this.#options.aliasRefreshMs) return cached.view;
-    const view = this.#options.registry.show(name, ref);
-    const entry = { at: now, view };
-    this.#aliases.set(key, entry);
-    // A failed resolution (alias removed, file being replaced) is not reused.
-    view.catch(() => { if (this.#aliases.get(key) === entry) this.#aliases.delete(key); });
-    return view;
+    return this.#aliases.resolve(name, ref);
+  }
+
+  /** Re-reads every alias in use now (a timer does it every `aliasRefreshMs`). */
+  refreshAliases(): Promise<void> {
+    return this.#aliases.refresh();
   }
 
   /** The loaded session of a version, loading it on first use. */
@@ -159,6 +160,7 @@ export class ServedModels {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweeper);
+    this.#aliases.close();
     const loaded = [...this.#loaded.values()];
     this.#loaded.clear();
     await Promise.all(loaded.map(unload));

@@ -26,7 +26,11 @@ export interface ModelOptions {
 export interface PredictorOptions {
   /** Most entity rows in one predict request (default 1000); more is 413 `LARDER_E_PAYLOAD_TOO_LARGE`. */
   readonly maxEntities?: number;
-  /** How long an alias (`champion`, `latest`, …) resolution is reused, in ms (default 1000). Versions are cached for good. */
+  /**
+   * How often aliases in use (`champion`, `latest`, …) are re-read, in ms (default 1000): a
+   * promotion or rollback is served within about this, once the new version is loaded; a new
+   * version that cannot load is refused and the current one keeps serving. Versions are cached for good.
+   */
   readonly aliasRefreshMs?: number;
   /** Unload a loaded version after this long without requests, in ms (default 600,000; 0: never). */
   readonly unloadAfterMs?: number;
@@ -45,6 +49,11 @@ export interface PredictorOptions {
   readonly log?: PredictionLogOptions | false;
   /** Bound of each online read in ms (default: the online store's, 50 ms for Redis). */
   readonly onlineTimeoutMs?: number;
+  /**
+   * Told about problems that fail no request: an alias moved to a version that cannot load, a
+   * prediction-log write that failed (its records are kept for the next flush). Default: console.warn.
+   */
+  readonly onWarning?: (message: string, error: unknown) => void;
   /** The clock feature ttls are measured against, in epoch ms (default `Date.now`); for tests and replays. */
   readonly now?: () => number;
 }

@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isLarderError } from '../../errors.ts';
 import { openStore, type FeatureStore } from '../../featurestore/store.ts';
 import { createInlineRunner } from '../../pipelines/jobs/inline.ts';
@@ -254,20 +254,36 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
     expect(registered.created).toBe(true);
     const v2 = registered.model.version;
     expect(v2).toBe('1.1.0');
-    const predictor = createPredictor(store, { now: () => NOW, log: false, aliasRefreshMs: 200 });
+    const warnings: string[] = [];
+    const predictor = createPredictor(store, { now: () => NOW, log: false, aliasRefreshMs: 200, onWarning: (m) => warnings.push(m) });
     const ask = async (version?: string) => (await predictor.predict({ model: 'churn', entities: [{ customer_id: 'c3' }], ...(version === undefined ? {} : { version }) })).version;
+    /** Asks until the champion is `version`; returns how long that took after the move. */
+    const switched = async (version: string): Promise<number> => {
+      const moved = performance.now();
+      await vi.waitFor(async () => expect(await ask()).toBe(version), { timeout: 3000, interval: 20 });
+      return performance.now() - moved;
+    };
     try {
       expect(await ask()).toBe('1.0.0');
       await models.approve('churn', v2);
       await models.deploy('churn', v2);
-      expect(await ask()).toBe('1.0.0'); // still cached
-      await new Promise((resolve) => setTimeout(resolve, 250)); // the refresh period itself is what is tested
-      expect(await ask()).toBe(v2);
+      expect(await switched(v2)).toBeLessThan(200 + 1000);
       expect(await ask('1.0.0')).toBe('1.0.0');
       await models.rollback('churn');
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      expect(await ask()).toBe('1.0.0');
+      expect(await switched('1.0.0')).toBeLessThan(200 + 1000);
       expect(await ask(v2)).toBe(v2);
+
+      // A promotion to a version whose artifact is corrupt is refused: the champion keeps serving.
+      const broken = new Uint8Array([...bytes, 0x72, 0x06, 0x0a, 0x01, 0x7a, 0x12, 0x01, 0x7a]);
+      const v3 = (await models.register({ name: 'churn', artifact: broken, featureService: 'churn', serving: v1.serving! })).model;
+      await writeFile(models.artifactPath(v3.sha256), new Uint8Array([1, 2, 3]));
+      await models.approve('churn', v3.version);
+      await models.deploy('churn', v3.version);
+      const refusal = `churn@champion moved to ${v3.version}, which cannot be served`;
+      await vi.waitFor(() => expect(warnings.find((w) => w.startsWith(refusal))).toMatch(/Model artifact .* is corrupt.*still serving 1\.0\.0$/), { timeout: 3000, interval: 20 });
+      expect(await ask()).toBe('1.0.0');
+      await expectCode(predictor.predict({ model: 'churn', version: v3.version, entities: [{ customer_id: 'c3' }] }), 'LARDER_E_MODEL_CORRUPT', 500);
+      await models.rollback('churn');
     } finally {
       await predictor.close();
     }

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { isLarderError, larderError } from '../../errors.ts';
+import { isLarderError, larderError, reasonOf } from '../../errors.ts';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
 import type { FeatureStore } from '../../featurestore/store.ts';
 import type { ModelVersionView } from '../../registry/models/types.ts';
@@ -56,8 +56,13 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     openerFor: (model) => (options.models?.[model]?.inference === 'pool' ? pooled : inline),
     batchingFor: (model) => batchingFor(options, model),
     onBatch: (model, version, event) => observer?.batch({ model, version, ...event }),
+    ...(options.onWarning === undefined ? {} : { onAliasError: options.onWarning }),
   });
-  const log = options.log === false ? undefined : new PredictionLog(store.config.dir, options.log ?? {});
+  const warn = options.onWarning;
+  const log = options.log === false ? undefined : new PredictionLog(store.config.dir, {
+    ...(warn === undefined ? {} : { onError: (error: unknown) => warn(`prediction log write failed: ${reasonOf(error)}`, error) }),
+    ...options.log,
+  });
   let closed: Promise<void> | undefined;
   const inFlight = new Set<Promise<void>>();
 
