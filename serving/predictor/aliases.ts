@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { isLarderError, reasonOf } from '../../errors.ts';
 import type { ModelVersionView } from '../../registry/models/types.ts';
 
+/** What an `AliasResolver` reads versions with and how often. */
 export interface AliasResolverOptions {
   /** Reads `name@ref` from the registry. */
   readonly show: (name: string, ref: string) => Promise<ModelVersionView>;

@@ -38,6 +38,7 @@ export interface RunResult {
 /** Runs the model over `n` rows. */
 export type BatchRunner = (columns: Columns, n: number) => Promise<RunResult>;
 
+/** How a version's batcher merges requests (Triton's `max_batch_size`, `max_queue_delay_microseconds`). */
 export interface BatcherOptions {
   /** Merge concurrent requests (default true); false runs each request alone. */
   readonly enabled?: boolean;

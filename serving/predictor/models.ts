@@ -29,6 +29,7 @@ export interface ServedModel {
   readonly predictable?: { readonly spec: ModelServingSpec; readonly batcher: DynamicBatcher };
 }
 
+/** Where `ServedModels` reads versions, and how it loads, batches and follows them. */
 export interface ServedModelsOptions {
   readonly registry: ModelRegistry;
   readonly aliasRefreshMs: number;

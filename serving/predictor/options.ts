@@ -23,6 +23,7 @@ export interface ModelOptions {
   readonly batching?: BatcherOptions;
 }
 
+/** `createPredictor` options; every one has a default (see each field). */
 export interface PredictorOptions {
   /** Most entity rows in one predict request (default 1000); more is 413 `LARDER_E_PAYLOAD_TOO_LARGE`. */
   readonly maxEntities?: number;

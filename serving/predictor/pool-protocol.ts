@@ -5,11 +5,13 @@
  */
 import type { RawTensor } from './session.ts';
 
+/** Main thread → pool thread. */
 export type PoolRequest =
   | { readonly op: 'load'; readonly id: number; readonly key: number; readonly what: string; readonly bytes: Uint8Array }
   | { readonly op: 'run'; readonly id: number; readonly key: number; readonly feeds: Readonly<Record<string, RawTensor>>; readonly outputs: readonly string[] }
   | { readonly op: 'release'; readonly id: number; readonly key: number };
 
+/** Pool thread → main thread: the answer to the request with the same `id`. */
 export interface PoolReply {
   readonly id: number;
   readonly ok: boolean;

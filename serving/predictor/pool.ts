@@ -16,6 +16,7 @@ import { LarderError, larderError, type ErrorCode } from '../../errors.ts';
 import { transferList, type PoolReply, type PoolRequest } from './pool-protocol.ts';
 import type { RawRunResult, RawSession } from './session.ts';
 
+/** Size of an `InferencePool` and of its sessions. */
 export interface InferencePoolOptions {
   /** Worker threads (default 1). */
   readonly size?: number;

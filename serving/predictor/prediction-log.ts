@@ -21,6 +21,7 @@ import { isLarderError, larderError, reasonOf } from '../../errors.ts';
 import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
 import { sqlLiteral } from '../../featurestore/offline/sql.ts';
 
+/** Sampling, flushing and placement of the prediction log. */
 export interface PredictionLogOptions {
   /** Share of predictions logged, 0..1 (default 1: all). Sampling is per prediction. */
   readonly sampleRate?: number;

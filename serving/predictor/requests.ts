@@ -52,6 +52,7 @@ export function featureColumns(rows: readonly OnlineFeatureRow[], names: readonl
   return columns;
 }
 
+/** The predictions of one request, with what the observer is told about them. */
 export interface AssembledPredictions {
   readonly predictions: Prediction[];
   /** Per feature, how many rows had each status. */

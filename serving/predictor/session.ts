@@ -15,6 +15,7 @@ import { createSession } from '../../registry/models/runtime.ts';
 /** Element types a raw tensor may have (the V2 datatypes' onnxruntime counterparts). */
 export type RawTensorType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'string';
 
+/** The flat data of a raw tensor. */
 export type RawTensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | string[];
 
 /** A tensor as plain data: `data` flat and row-major; `bool` as 0/1 bytes. */
