@@ -3,9 +3,8 @@
  * The entry of an inference pool thread (see `pool.ts`): holds onnxruntime sessions by key and
  * runs them on request, off the main event loop. Messages in: `load` (ONNX bytes), `run` (raw
  * feeds, transferred), `release`. Messages out: `{ id, ok, outputs | error, cpuSeconds }`, the
- * output buffers transferred back. CPU time is measured here, around the run itself.
+ * output buffers transferred back, with the run's CPU time as the session measured it here.
  */
-import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isLarderError, reasonOf } from '../../errors.ts';
 import { openRawSession, type RawSession, type RawTensor } from './session.ts';
@@ -40,14 +39,8 @@ async function handle(message: PoolRequest): Promise<{ reply: PoolReply; transfe
       const session = sessions.get(message.key);
       if (session === undefined) throw new Error(`no session ${message.key} in this worker`);
       const ready = await session;
-      const cpu = process.cpuUsage();
-      const wall = performance.now();
-      const { outputs } = await ready.run(message.feeds, message.outputs);
-      const used = process.cpuUsage(cpu);
-      // process.cpuUsage() counts every thread of the process; the run's own wall time bounds it
-      // from above too (one intra-op thread), so the smaller of the two is the closer figure.
-      const cpuSeconds = Math.min((used.user + used.system) / 1e6, (performance.now() - wall) / 1000);
-      return { reply: { id: message.id, ok: true, outputs, cpuSeconds }, transfer: transferList(Object.values(outputs) as RawTensor[]) };
+      const { outputs, cpuSeconds } = await ready.run(message.feeds, message.outputs);
+      return { reply: { id: message.id, ok: true, outputs, ...(cpuSeconds === undefined ? {} : { cpuSeconds }) }, transfer: transferList(Object.values(outputs) as RawTensor[]) };
     }
   }
 }

@@ -74,7 +74,11 @@ describe('inference pool (worker_threads, real onnxruntime)', () => {
     expect(pool.size).toBe(1);
 
     const rows = 4000;
+    const wall = performance.now();
     const a = await inline.run({ X: batch(rows) }, ['Y']);
+    // The run's own CPU time: real work, and no more than the call took.
+    expect(a.cpuSeconds).toBeGreaterThan(0.001);
+    expect(a.cpuSeconds).toBeLessThanOrEqual((performance.now() - wall) / 1000);
     const b = await pooled.run({ X: batch(rows) }, ['Y']);
     expect(b.outputs['Y']!.dims).toEqual([rows, 1]);
     const ya = a.outputs['Y']!.data as Float32Array;

@@ -8,6 +8,7 @@
  * scoring. In `serving/`, this is the only module that imports onnxruntime-node; the worker pool
  * runs it inside its threads.
  */
+import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { larderError, reasonOf } from '../../errors.ts';
 import { createSession } from '../../registry/models/runtime.ts';
@@ -25,7 +26,7 @@ export interface RawTensor {
   readonly dims: readonly number[];
 }
 
-/** A run's outputs by name, and its CPU seconds when the session measured them (pool sessions do). */
+/** A run's outputs by name, and its CPU seconds as the session measured them. */
 export interface RawRunResult {
   readonly outputs: Record<string, RawTensor>;
   readonly cpuSeconds?: number;
@@ -64,13 +65,27 @@ function fromOrt(name: string, tensor: ort.Tensor): RawTensor {
   return { type, data: type === 'bool' ? new Uint8Array(own as ArrayLike<number>) : own, dims: tensor.dims.map(Number) };
 }
 
-/** Wraps an onnxruntime session so it runs plain tensors. */
-export function rawSession(session: ort.InferenceSession): RawSession {
+/**
+ * Wraps an onnxruntime session so it runs plain tensors, and measures each run's CPU time.
+ *
+ * onnxruntime-node runs the graph synchronously in a `setImmediate` it queues when `run` is
+ * called; an immediate queued just before it marks the start, so the measurement covers the run
+ * (and its output conversion), not whatever else the event loop did meanwhile.
+ * `process.cpuUsage()` counts every thread of the process, so with one intra-op thread the run's
+ * own wall time, which bounds its CPU time from above, is taken when smaller.
+ */
+export function rawSession(session: ort.InferenceSession, threads = 1): RawSession {
   return {
     async run(feeds, outputs) {
       const ortFeeds: Record<string, ort.Tensor> = {};
       for (const [name, tensor] of Object.entries(feeds)) ortFeeds[name] = toOrt(name, tensor);
       let result: ort.InferenceSession.ReturnType;
+      let cpuAt = process.cpuUsage();
+      let wallAt = performance.now();
+      setImmediate(() => {
+        cpuAt = process.cpuUsage();
+        wallAt = performance.now();
+      });
       try {
         result = await session.run(ortFeeds, [...outputs]);
       } catch (error) {
@@ -83,7 +98,10 @@ export function rawSession(session: ort.InferenceSession): RawSession {
         if (tensor === undefined) throw larderError('LARDER_E_MODEL_INVALID', { what: 'output', reason: `the session returned no '${name}'` });
         out[name] = fromOrt(name, tensor);
       }
-      return { outputs: out };
+      const used = process.cpuUsage(cpuAt);
+      const cpuSeconds = (used.user + used.system) / 1e6;
+      const wallSeconds = (performance.now() - wallAt) / 1000;
+      return { outputs: out, cpuSeconds: threads === 1 ? Math.min(cpuSeconds, wallSeconds) : cpuSeconds };
     },
     release: () => session.release(),
   };
@@ -94,5 +112,5 @@ export function rawSession(session: ort.InferenceSession): RawSession {
  * @throws LARDER_E_MODEL_INVALID when onnxruntime cannot load them
  */
 export async function openRawSession(bytes: Uint8Array, what: string, options: { threads?: number } = {}): Promise<RawSession> {
-  return rawSession(await createSession(bytes, what, options.threads === undefined ? {} : { threads: options.threads }));
+  return rawSession(await createSession(bytes, what, options.threads === undefined ? {} : { threads: options.threads }), options.threads ?? 1);
 }
