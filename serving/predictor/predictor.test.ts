@@ -299,7 +299,7 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
     const downStore = await openStore({ dir: down });
     const { events, observer } = recorder();
     const lenient = createPredictor(downStore, { log: false }, observer);
-    const strict = createPredictor(downStore, { log: false, models: { churn: { requireFreshFeatures: true } } });
+    const strict = createPredictor(downStore, { log: false, models: { churn: { requireFreshFeatures: true } } }, observer);
     try {
       await expectCode(lenient.features({ service: 'churn', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_ONLINE_UNAVAILABLE', 503);
       const started = performance.now();
@@ -313,6 +313,7 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
       expect(events.onlineRead.some((e) => !e.ok)).toBe(true);
       expect(events.prediction.at(-1)).toMatchObject({ rows: 2, degraded: 2 });
       await expectCode(strict.predict({ model: 'churn', entities: [{ customer_id: 'c1' }] }), 'LARDER_E_UNAVAILABLE', 503);
+      expect(events.prediction.at(-1)).toMatchObject({ model: 'churn', rows: 0, degraded: 0 }); // failed: latency counted, no rows
       // Bad rows are still the caller's mistake, store or no store.
       await expectCode(lenient.predict({ model: 'churn', entities: [{ nope: 1 }] }), 'LARDER_E_INVALID_REQUEST', 400);
     } finally {

@@ -148,8 +148,9 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
       }
       return { model: view.name, version: view.version, predictions };
     } catch (error) {
-      // Failures of a known version count too (unknown names are not reported: unbounded labels).
-      observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs: performance.now() - started, degraded: 0 });
+      // A failed request of a known version: its latency counts, no rows were predicted.
+      // (Unknown model names are not reported: they would make unbounded metric labels.)
+      observer?.prediction({ model: view.name, version: view.version, rows: 0, latencyMs: performance.now() - started, degraded: 0 });
       throw error;
     }
   }
