@@ -109,6 +109,21 @@ describe('inference pool (worker_threads, real onnxruntime)', () => {
     expect(invalid).toMatchObject({ code: 'LARDER_E_MODEL_INVALID' });
   });
 
+  it('spreads runs over several threads, each holding the session', async () => {
+    const two = new InferencePool({ size: 2 });
+    try {
+      const session = await two.open(mlp(), 'mlp');
+      expect(two.workers).toHaveLength(2);
+      const expected = (await inline.run({ X: batch(500) }, ['Y'])).outputs['Y']!.data as Float32Array;
+      const results = await Promise.all(Array.from({ length: 4 }, () => session.run({ X: batch(500) }, ['Y'])));
+      for (const r of results) expect([...(r.outputs['Y']!.data as Float32Array)]).toEqual([...expected]);
+      await expect(two.open(new Uint8Array([9, 9]), 'garbage')).rejects.toMatchObject({ code: 'LARDER_E_MODEL_INVALID' });
+      await session.release();
+    } finally {
+      await two.close();
+    }
+  });
+
   it('replaces a thread that exits and reloads its models; close waits for runs in flight', async () => {
     // Terminated between runs: inside session.run onnxruntime-node would abort the process.
     const dying = pool.workers[0]!;

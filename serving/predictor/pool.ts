@@ -143,6 +143,8 @@ export class InferencePool {
       await Promise.all(this.#slots.map((slot) => this.#send(slot, { op: 'load', id: this.#nextId++, key, what, bytes })));
     } catch (error) {
       this.#models.delete(key);
+      // Threads that did load it let it go again.
+      await Promise.all(this.#slots.map((slot) => this.#send(slot, { op: 'release', id: this.#nextId++, key }).catch(() => undefined)));
       throw error;
     }
     return {
