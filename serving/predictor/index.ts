@@ -7,7 +7,7 @@
  */
 export { createPredictor, type LarderPredictor } from './predictor.ts';
 export { PREDICTOR_DEFAULTS, type ModelOptions, type PredictorOptions } from './options.ts';
-export { DynamicBatcher, type BatchEvent, type BatcherOptions, type BatchRunner, type Columns, type RunResult } from './batcher.ts';
+export { DynamicBatcher, type BatchEvent, type BatcherOptions, type BatchRunner, type BatchTicket, type Columns, type RunResult } from './batcher.ts';
 export {
   PREDICTION_LOG_COLUMNS, PredictionLog, predictionLogGlob, type PredictionLogOptions, type PredictionLogStats, type PredictionRecord,
 } from './prediction-log.ts';
