@@ -19,6 +19,7 @@ export const SHORT_BUCKETS_SECONDS = [0.00001, 0.000025, 0.00005, 0.0001, 0.0002
 /** Rows per merged model run. */
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
+/** Options of {@link createMetrics}. */
 export interface MetricsOptions {
   /** Dollars per CPU-second of model inference (default 0: cost counters stay at 0). */
   readonly pricePerCpuSecond?: number;
@@ -51,10 +52,12 @@ export interface VersionStats {
   readonly costPerPrediction: number;
 }
 
+/** `GET /v1/stats`: per model, per version. */
 export interface ServingStats {
   readonly models: Record<string, Record<string, VersionStats>>;
 }
 
+/** The metrics of one server: its registry, the predictor's observer and the transports' hooks. */
 export interface ServingMetrics {
   readonly registry: Registry;
   readonly observer: ServingObserver;

@@ -8,6 +8,7 @@
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadLarderServices } from './proto.ts';
 
+/** Options of {@link createGrpcClient}. */
 export interface GrpcClientOptions {
   /** Sent as `authorization: Bearer <apiKey>` on every call. */
   readonly apiKey?: string;
@@ -18,6 +19,7 @@ export interface GrpcClientOptions {
 /** One call's outcome when it failed: the gRPC error with its `larder-code`. */
 export type GrpcCallError = ServiceError & { readonly larderCode?: string; readonly larderError?: unknown };
 
+/** A connected client of both services; `close()` it when done. */
 export interface LarderGrpcClient {
   /** Calls `method` of `larder.v1.Larder` (`'larder'`) or `inference.GRPCInferenceService` (`'inference'`). */
   call<T = Record<string, unknown>>(service: 'larder' | 'inference', method: string, request: object): Promise<T>;

@@ -21,6 +21,7 @@ import { grpcFailure } from './status.ts';
 import { fromProtoStruct, toProtoStruct, type ProtoStruct } from './struct.ts';
 import { inferRequestFromWire, inferResponseToWire, type WireInferRequest } from './tensors.ts';
 
+/** Options of {@link startGrpcServer}. */
 export interface GrpcServerOptions {
   readonly predictor: Predictor;
   /** 0 picks a free port; the chosen one is `GrpcServer.port`. */
@@ -39,6 +40,7 @@ export interface GrpcServerOptions {
   readonly onError?: (error: unknown, method: string) => void;
 }
 
+/** A listening gRPC server. */
 export interface GrpcServer {
   readonly port: number;
   /** Graceful shutdown, forced after `shutdownTimeoutMs`. */

@@ -21,6 +21,7 @@ export interface TensorContents {
   bytes_contents?: Uint8Array[];
 }
 
+/** A tensor of a `ModelInferRequest` / `ModelInferResponse` as proto-loader represents it. */
 export interface WireTensor {
   name: string;
   datatype: string;
@@ -28,6 +29,7 @@ export interface WireTensor {
   contents?: TensorContents | null;
 }
 
+/** A decoded `ModelInferRequest` (defaults filled in). */
 export interface WireInferRequest {
   model_name: string;
   model_version: string;
@@ -37,6 +39,7 @@ export interface WireInferRequest {
   raw_input_contents: Uint8Array[];
 }
 
+/** A `ModelInferResponse` to encode. */
 export interface WireInferResponse {
   model_name: string;
   model_version: string;
