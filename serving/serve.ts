@@ -25,6 +25,11 @@ export interface StartServerOptions {
   /** Environment overrides to read (`LARDER_PORT`, `LARDER_API_KEYS`, …); default none. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly logger?: FastifyServerOptions['logger'];
+  /**
+   * The clock feature ttls are measured against (epoch ms; default the real one). For replays:
+   * serving data materialized as of a past instant as if it were then.
+   */
+  readonly now?: () => number;
 }
 
 export interface RunningServer {
@@ -77,7 +82,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(options.config === undefined ? {} : { overrides: options.config }),
     });
     const metrics = createMetrics({ pricePerCpuSecond: config.pricePerCpuSecond });
-    const predictor = createPredictor(store, predictorOptionsOf(config), metrics.observer);
+    const predictor = createPredictor(store, { ...predictorOptionsOf(config), ...(options.now === undefined ? {} : { now: options.now }) }, metrics.observer);
     cleanups.push(() => predictor.close());
     const app = await buildApp({ predictor, store, metrics, config, apiVersion: packageVersion(), ...(options.logger === undefined ? {} : { logger: options.logger }) });
     cleanups.push(() => app.close());

@@ -27,6 +27,7 @@ interface Report {
   train: { rows: number; path: string };
   validation: { rows: number; lateRate: number };
   signal: Record<string, number>;
+  serve: { requests: number; p50Ms: number; p99Ms: number; version: string; degraded: number; examples: { probability: number | null; features: number }[] };
   models: { name: string; baseRate: number; runs: { trainer: string; version: string; status: string; champion: boolean; metrics: Record<string, number>; gate: { pass: boolean } }[] };
   materialize: { asOf: string; rows: number; views: number };
   online: { features: string[]; rows: { values: Record<string, unknown>; statuses: Record<string, string>; eventTimestamps: Record<string, string | null> }[] };
@@ -108,6 +109,17 @@ describe('larder quickstart', () => {
       expect(run.metrics['baseRate']).toBeCloseTo(report.validation.lateRate, 9);
     }
     expect(gbdt?.status).toBe(gbdt?.gate.pass ? 'deployed' : 'registered');
+
+    // Served over HTTP by the champion, on the replayed clock: fresh features, real probabilities.
+    const champion = report.models.runs.filter((r) => r.champion).at(-1);
+    expect(report.serve.requests).toBeGreaterThan(50);
+    expect(report.serve).toMatchObject({ version: champion?.version, degraded: 0 });
+    expect(report.serve.p99Ms).toBeGreaterThanOrEqual(report.serve.p50Ms);
+    for (const e of report.serve.examples) {
+      expect(e.probability).toBeGreaterThan(0);
+      expect(e.probability).toBeLessThan(1);
+      expect(e.features).toBe(32);
+    }
   });
 
   // A second run of the same project: the data is reused, apply changes nothing, and Redis

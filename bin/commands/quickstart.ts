@@ -4,7 +4,8 @@
  * on the embedded default, with a short report: prepare the data, apply, a training dataset
  * (Jan–Apr) and a validation dataset (May) written with manifests, both trainers through the
  * retraining flow (registered, gated, the better one champion), materialize as of the end of
- * the data, and online reads of a few flights with values, statuses and ages.
+ * the data, online reads of a few flights with values, statuses and ages, and `larder serve`
+ * answering /v1/predict for real June flights over HTTP.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import type { Command, CommandContext } from '../command.ts';
 import { EXIT, usageError } from '../output.ts';
 import { withProgress } from '../progress.ts';
 import { MODEL, trainFlightModels } from './quickstart-models.ts';
+import { juneFlights, serveFlights } from './quickstart-serve.ts';
 
 export const FLIGHTS_DIR = fileURLToPath(new URL('../../fixtures/flights', import.meta.url));
 
@@ -28,6 +30,8 @@ const SERVICE = 'delay_model';
  * signal while the run stays short.
  */
 const DEFAULT_EVERY = 10;
+/** Requests the serving step sends, one at a time. */
+const SERVE_REQUESTS = 200;
 
 /** Features shown in the online read table (every one is in the --json output). */
 const SHOWN = [
@@ -132,7 +136,8 @@ Runs the flights example end to end (default: the bundled fixtures/flights; DIR 
 of it): prepares its data from vega-datasets, applies it, builds a training (Jan–Apr 2001) and a
 validation (May) dataset, trains logistic regression and gradient-boosted trees on Jan–Apr
 through the retraining flow (evaluated on May, registered as model delay, the better one approved
-and champion), materializes as of the end of the data, and reads a few flights online
+and champion), materializes as of the end of the data, reads a few flights online, and starts
+larder serve in-process to send 200 POST /v1/predict requests for real June flights
 (memory store; Redis when REDIS_URL is set). --airports keeps only flights between those
 airports, for a smaller, faster run; --every N takes every Nth flight as a dataset row (the
 features still see every flight).`;
@@ -213,6 +218,16 @@ export const quickstartCommand: Command = {
       say(`  online read of ${requests.length} flights at ${readAt.toISOString().slice(0, 16)}Z, one round trip (${(readSeconds * 1000).toFixed(1)} ms):`);
       for (const line of onlineTable(online, requests.map((r) => `${r.origin}→${r.destination} ${r.distance}mi`), readAt)) say(line);
 
+      // Serving: `larder serve` in-process, real June flights sent to /v1/predict one at a time,
+      // on the same replayed clock as the online reads above.
+      const june = await juneFlights(path.join(dir, 'data', 'flights.parquet'), SERVE_REQUESTS, dir);
+      const [served, serveSeconds] = await timed(() => withProgress(io, 'serve', () => serveFlights(store, MODEL, june, readAt)));
+      say(`  serve: ${served.url}, ${served.requests} POST /v1/predict/${MODEL} requests for June flights, one at a time: p50 ${served.p50Ms.toFixed(2)} ms, p99 ${served.p99Ms.toFixed(2)} ms (${MODEL}@${served.version}, ${served.degraded} degraded; ${secs(serveSeconds)})`);
+      say(`    mean predicted probability: ${served.meanLate.toFixed(3)} for the flights that arrived late, ${served.meanOnTime.toFixed(3)} for the others`);
+      for (const e of served.examples) {
+        say(`    ${e.flight.origin}→${e.flight.destination} ${e.flight.distance}mi: p(late) ${e.probability === null ? '∅' : e.probability.toFixed(3)}${e.degraded ? ' (degraded: some features missing)' : ''}, ${e.features} features; it arrived ${e.flight.late ? 'late' : 'on time'}`);
+      }
+
       const total = (performance.now() - started) / 1000;
       say(`Done in ${secs(total)}. Next: npx larder plan --project ${where}; the definitions are in ${path.join(where, 'features')}.`);
       if (io.json) {
@@ -224,6 +239,7 @@ export const quickstartCommand: Command = {
           signal: Object.fromEntries(signal.map(([f, s]) => [f, s.auc])),
           materialize: { asOf: asOf.toISOString(), rows: written, views: materialized.length, seconds: materializeSeconds },
           online: { readAt: readAt.toISOString(), entities: requests, ...online },
+          serve: served,
           seconds: total,
         }));
       }
