@@ -13,7 +13,9 @@
  *       20→256→512→1 (`--mlp-hidden`) and a 300-tree GBDT (target ≥ 3× req/s at equal or better
  *       p99), and the small 100-tree GBDT like the flights model (target: batching costs ≤ 5%
  *       req/s and ≤ 0.5 ms p99). `--heavy-inference pool` runs the heavy ones in the worker pool.
- * Servers run in child processes (`serving-child.ts`), autocannon in this one. autocannon's
+ * Servers run in child processes (`serving-child.ts`), autocannon in this one. The two sides of
+ * each comparison are loaded in turns (`--rounds` segments each) so that background load on a
+ * shared machine hits both alike. autocannon's
  * histograms hold whole milliseconds, so latencies here come from its per-response times
  * (µs digits); the mean is also given by Little's law (connections / req/s). Each server reports
  * its event-loop delay during each run. The project lives in a temp folder under a unique name;
@@ -21,7 +23,7 @@
  *
  *   node --import tsx bench/serving.ts [--duration 6] [--warmup 2] [--connections 64] [--users 10000]
  *     [--iterations 20000] [--mlp-hidden 256,512] [--heavy-inference inline|pool] [--log off]
- *     [--parts abcd] [--models mlp,gbdt300,gbdt] [--json]
+ *     [--rounds 3] [--parts abcd] [--models mlp,gbdt300,gbdt] [--json]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -42,12 +44,13 @@ const opts = benchArgs();
 const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const duration = Number(opts['duration'] ?? 6);
 const warmup = Number(opts['warmup'] ?? 2);
+const rounds = Number(opts['rounds'] ?? 3);
 const connections = Number(opts['connections'] ?? 64);
 const users = Number(opts['users'] ?? 10_000);
 const iterations = Number(opts['iterations'] ?? 20_000);
 const heavyInference = opts['heavy-inference'] === 'pool' ? 'pool' : 'inline';
 const mlpHidden = (opts['mlp-hidden'] ?? '256,512').split(',').map(Number);
-/** Which parts to run: a (bare route), b (floor), c (/v1/features), d (/v1/predict). */
+/** Which parts to run: b (floor), ac (bare route vs /v1/features), d (/v1/predict). */
 const parts = opts['parts'] ?? 'abcd';
 const predictModels = (opts['models'] ?? 'mlp,gbdt300,gbdt').split(',');
 const predictionLog = opts['log'] === 'off' ? { sampleRate: 0 } : undefined;
@@ -84,17 +87,18 @@ interface LoadResult extends Latency {
   lag?: { p50: number; p99: number; max: number };
 }
 
-/** autocannon POSTs of `body` for `seconds`, every response's time kept (µs digits). */
-function load(target: string, body: string, conns: number, seconds: number, record = true): Promise<LoadResult> {
+/** One autocannon run as raw material: every response's time (µs digits) and the counts. */
+interface Segment { samples: Float64Array; requests: number; seconds: number; acP99: number; errors: number; non2xx: number; statuses: Record<string, number> }
+
+/** autocannon POSTs of `body` for `seconds`, every response's time kept. */
+function load(target: string, body: string, conns: number, seconds: number, record = true): Promise<Segment> {
   let samples = new Float64Array(1 << 16);
   let n = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon({ url: target, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: conns, duration: seconds, timeout: 30 }, (error, r) => {
       if (error !== null) { reject(error); return; }
-      const lat = latencyOf(samples.subarray(0, n));
-      const rps = r.requests.average;
       const statuses = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, { count }]) => [code, Number(count)]));
-      resolve({ ...lat, rps, littleMs: (conns / rps) * 1000, acP99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, statuses });
+      resolve({ samples: samples.subarray(0, n), requests: r.requests.total, seconds: r.duration, acP99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, statuses });
     });
     if (record) {
       instance.on('response', (_client, _status, _bytes, responseTime) => {
@@ -103,6 +107,22 @@ function load(target: string, body: string, conns: number, seconds: number, reco
       });
     }
   });
+}
+
+/** Segments of one target, taken in turns with another's, summed into one result. */
+function summarize(segments: readonly Segment[], conns: number, lags: readonly { p50: number; p99: number; max: number }[]): LoadResult {
+  const samples = new Float64Array(segments.reduce((n, g) => n + g.samples.length, 0));
+  let at = 0;
+  for (const g of segments) { samples.set(g.samples, at); at += g.samples.length; }
+  const requests = segments.reduce((n, g) => n + g.requests, 0);
+  const rps = requests / segments.reduce((n, g) => n + g.seconds, 0);
+  const statuses: Record<string, number> = {};
+  for (const g of segments) for (const [code, count] of Object.entries(g.statuses)) statuses[code] = (statuses[code] ?? 0) + count;
+  return {
+    ...latencyOf(samples), rps, littleMs: (conns / rps) * 1000, acP99: Math.max(...segments.map((g) => g.acP99)),
+    errors: segments.reduce((n, g) => n + g.errors, 0), non2xx: segments.reduce((n, g) => n + g.non2xx, 0), statuses,
+    lag: { p50: Math.max(...lags.map((l) => l.p50)), p99: Math.max(...lags.map((l) => l.p99)), max: Math.max(...lags.map((l) => l.max)) },
+  };
 }
 
 interface Child { readonly port: number; readonly process: ChildProcess; request<T>(type: string, reply: string): Promise<T> }
@@ -130,13 +150,27 @@ async function stopChild(child: Child): Promise<void> {
   await exited;
 }
 
-/** A load run with the server's event-loop delay over exactly that run. */
-async function measured(child: Child, target: string, body: string, conns: number): Promise<LoadResult> {
-  await load(target, body, conns, warmup, false);
-  await child.request('lag-reset', 'ok');
-  const result = await load(target, body, conns, duration);
-  const lag = await child.request<{ p50: number; p99: number; max: number }>('lag-read', 'lag');
-  return { ...result, lag: { p50: lag.p50, p99: lag.p99, max: lag.max } };
+/** Where one side of a comparison sends its load. */
+interface Target { readonly child: Child; readonly url: string }
+
+/**
+ * Two targets under the same load, taken in turns (`--rounds` segments of duration/rounds each,
+ * after a warm-up of each), so that background load on a shared machine hits both alike; the
+ * servers' event-loop delay is read over each segment (the worst segment is reported).
+ */
+async function compare(a: Target, b: Target, body: string, conns: number): Promise<[LoadResult, LoadResult]> {
+  await load(a.url, body, conns, warmup, false);
+  await load(b.url, body, conns, warmup, false);
+  const segments: [Segment[], Segment[]] = [[], []];
+  const lags: [{ p50: number; p99: number; max: number }[], { p50: number; p99: number; max: number }[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    for (const [side, target] of [a, b].entries()) {
+      await target.child.request('lag-reset', 'ok');
+      segments[side]!.push(await load(target.url, body, conns, duration / rounds));
+      lags[side]!.push(await target.child.request<{ p50: number; p99: number; max: number }>('lag-read', 'lag'));
+    }
+  }
+  return [summarize(segments[0], conns, lags[0]), summarize(segments[1], conns, lags[1])];
 }
 
 function row(name: string, r: LoadResult, conns: number): string {
@@ -164,24 +198,22 @@ async function benchFloor(store: FeatureStore, redis: Redis, rawKey: string): Pr
   return hmget;
 }
 
-/** (d): each model batched and unbatched, one after the other, with the mean batch size. */
+/** (d): each model batched and unbatched, in turns, with the mean batch size. */
 async function benchPredict(larder: Child, base: string): Promise<void> {
   const body = JSON.stringify({ entities: [{ user_id: 'u42' }] });
   const predict: Record<string, LoadResult & { batch?: number }> = {};
   log(`\n(d) POST /v1/predict/:model, ${connections} connections (mlp 20→${mlpHidden.join('→')}→1 and gbdt300: ${heavyInference}; gbdt: inline; prediction log ${predictionLog === undefined ? 'on' : 'off'}):`);
   type Batches = { batches: Record<string, { rows: number; runs: number }> };
-  for (const model of predictModels.flatMap((m) => [m, `${m}_unbatched`])) {
+  for (const model of predictModels) {
     const before = await larder.request<Batches>('batches', 'batches');
-    const r = await measured(larder, `${base}/v1/predict/${model}`, body, connections);
+    const [on, off] = await compare({ child: larder, url: `${base}/v1/predict/${model}` }, { child: larder, url: `${base}/v1/predict/${model}_unbatched` }, body, connections);
     const after = await larder.request<Batches>('batches', 'batches');
     const rows = (after.batches[model]?.rows ?? 0) - (before.batches[model]?.rows ?? 0);
     const runs = (after.batches[model]?.runs ?? 0) - (before.batches[model]?.runs ?? 0);
-    predict[model] = { ...r, ...(runs > 0 ? { batch: rows / runs } : {}) };
-    log(`${row(`/v1/predict/${model}`, r, connections)}${runs > 0 ? ` | mean batch ${(rows / runs).toFixed(1)} rows` : ''}`);
-  }
-  for (const model of predictModels) {
-    const on = predict[model] as LoadResult;
-    const off = predict[`${model}_unbatched`] as LoadResult;
+    predict[model] = { ...on, ...(runs > 0 ? { batch: rows / runs } : {}) };
+    predict[`${model}_unbatched`] = off;
+    log(`${row(`/v1/predict/${model}`, on, connections)}${runs > 0 ? ` | mean batch ${(rows / runs).toFixed(1)} rows` : ''}`);
+    log(row(`/v1/predict/${model}_unbatched`, off, connections));
     const speedup = on.rps / off.rps;
     if (model !== 'gbdt') {
       log(`  → ${model}: batching ${speedup.toFixed(2)}× req/s (target ≥ 3×), p99 ${ms(on.p99)} vs ${ms(off.p99)} ms (target ≤): ${speedup >= 3 && on.p99 <= off.p99 ? 'met' : 'NOT met'}`);
@@ -214,50 +246,42 @@ try {
   }
   t = performance.now();
 
-  // (a) the ceiling, in its own process.
+  // (a) the ceiling and (c) /v1/features, each server in its own process, measured in turns.
   const featuresBody = JSON.stringify({ service: SERVICE, entities: [{ user_id: 'u42' }] });
-  let bare: { load: LoadResult; one: LoadResult } | undefined;
-  if (parts.includes('a')) {
-    const child = await startChild('bare');
-    children.push(child);
-    const bareUrl = `http://127.0.0.1:${child.port}/bare`;
-    bare = { load: await measured(child, bareUrl, featuresBody, connections), one: await measured(child, bareUrl, featuresBody, 1) };
-    await stopChild(child);
-    children.pop();
-    results['bare'] = bare;
+  const heavy = { inference: heavyInference };
+  const off = { batching: { enabled: false } };
+  const larder = await startChild('larder', dir, {
+    models: { mlp: heavy, mlp_unbatched: { ...heavy, ...off }, gbdt300: heavy, gbdt300_unbatched: { ...heavy, ...off }, gbdt_unbatched: off },
+    ...(predictionLog === undefined ? {} : { predictionLog }),
+  });
+  children.push(larder);
+  const base = `http://127.0.0.1:${larder.port}`;
+  if (parts.includes('a') && parts.includes('c')) {
+    const bare = await startChild('bare');
+    children.push(bare);
+    const bareTarget = { child: bare, url: `http://127.0.0.1:${bare.port}/bare` };
+    const featuresTarget = { child: larder, url: `${base}/v1/features` };
+    const [bareLoad, servedLoad] = await compare(bareTarget, featuresTarget, featuresBody, connections);
+    const [bareOne, servedOne] = await compare(bareTarget, featuresTarget, featuresBody, 1);
+    await stopChild(bare);
+    children.splice(children.indexOf(bare), 1);
+    results['bare'] = { load: bareLoad, one: bareOne };
+    results['features'] = { load: servedLoad, one: servedOne };
+    log(`\n(a)/(c) bare route vs /v1/features (1 entity × 20 features, 3 views), in turns:`);
+    log(row('bare Fastify POST', bareLoad, connections));
+    log(row('POST /v1/features', servedLoad, connections));
+    log(row('bare Fastify POST', bareOne, 1));
+    log(row('POST /v1/features', servedOne, 1));
+    const ratio = servedLoad.rps / bareLoad.rps;
+    log(`  → /v1/features req/s = ${(ratio * 100).toFixed(0)}% of the bare route (target ≥ 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
+    if (floor !== undefined) {
+      log(`  → /v1/features p99 at 1 conn ${ms(servedOne.p99)} ms vs HMGET p99 ${ms(floor.p99)} + 1 ms (target): ${servedOne.p99 <= floor.p99 + 1 ? 'met' : 'NOT met'}`);
+    }
   }
-
-  // (c) and (d): one larder server; the `_unbatched` twins have batching disabled.
-  if (parts.includes('c') || parts.includes('d')) {
-    const heavy = { inference: heavyInference };
-    const off = { batching: { enabled: false } };
-    const larder = await startChild('larder', dir, {
-      models: { mlp: heavy, mlp_unbatched: { ...heavy, ...off }, gbdt300: heavy, gbdt300_unbatched: { ...heavy, ...off }, gbdt_unbatched: off },
-      ...(predictionLog === undefined ? {} : { predictionLog }),
-    });
-    children.push(larder);
-    const base = `http://127.0.0.1:${larder.port}`;
-    let served: { load: LoadResult; one: LoadResult } | undefined;
-    if (parts.includes('c')) {
-      served = { load: await measured(larder, `${base}/v1/features`, featuresBody, connections), one: await measured(larder, `${base}/v1/features`, featuresBody, 1) };
-      results['features'] = served;
-    }
-    log(`\n(a)/(c) bare route vs /v1/features (1 entity × 20 features, 3 views):`);
-    if (bare !== undefined) log(row('bare Fastify POST', bare.load, connections));
-    if (served !== undefined) log(row('POST /v1/features', served.load, connections));
-    if (bare !== undefined) log(row('bare Fastify POST', bare.one, 1));
-    if (served !== undefined) log(row('POST /v1/features', served.one, 1));
-    if (bare !== undefined && served !== undefined) {
-      const ratio = served.load.rps / bare.load.rps;
-      log(`  → /v1/features req/s = ${(ratio * 100).toFixed(0)}% of the bare route (target ≥ 50%): ${ratio >= 0.5 ? 'met' : 'NOT met'}`);
-    }
-    if (floor !== undefined && served !== undefined) {
-      log(`  → /v1/features p99 at 1 conn ${ms(served.one.p99)} ms vs HMGET p99 ${ms(floor.p99)} + 1 ms (target): ${served.one.p99 <= floor.p99 + 1 ? 'met' : 'NOT met'}`);
-    }
-    if (parts.includes('d')) await benchPredict(larder, base);
-    await stopChild(larder);
-    children.pop();
-  }
+  // (d) on the same larder server; the `_unbatched` twins have batching disabled.
+  if (parts.includes('d')) await benchPredict(larder, base);
+  await stopChild(larder);
+  children.splice(children.indexOf(larder), 1);
   log(`\nload runs: ${((performance.now() - t) / 1000).toFixed(1)} s; load average after ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   results['loadAfter'] = loadavg().map((l) => Number(l.toFixed(2)));
   if (opts['json'] !== undefined) console.log(JSON.stringify(results, null, 2));
