@@ -10,6 +10,7 @@ import type { DefinitionSpec } from '../featurestore/define/spec.ts';
 import { hashSpec } from './plan.ts';
 import { entitySpecs, flightSpecs } from './testing/specs.ts';
 import type { DatasetManifest, DefinitionRegistry } from './types.ts';
+import { codeOf } from './testing/failure.ts';
 
 export interface RegistryFixture {
   readonly registry: DefinitionRegistry;
@@ -17,15 +18,6 @@ export interface RegistryFixture {
   cleanup(): Promise<void>;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 const byName = (specs: DefinitionSpec[], name: string): DefinitionSpec => {
   const spec = specs.find((s) => s.name === name);

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLarderError } from '../../errors.ts';
-import { openStore } from '../../featurestore/store.ts';
-import { CHURN_BASE, createChurnProject } from '../../pipelines/retrain/testing/churn-project.ts';
+import { CHURN_BASE, createAppliedChurnProject } from '../../pipelines/retrain/testing/churn-project.ts';
 import { linearModel } from '../../registry/models/onnx-build.ts';
 import type { Command } from '../command.ts';
 import { exitCodeOf, type Io } from '../output.ts';
@@ -25,13 +24,8 @@ const holdoutFrom = new Date(CHURN_BASE + 9 * 86_400_000).toISOString();
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'larder-models-cli-'));
-  project = await createChurnProject(join(root, 'good'), { customers: 200, days: 12 });
-  corrupt = await createChurnProject(join(root, 'bad'), { customers: 200, days: 12, corrupt: true });
-  for (const dir of [project, corrupt]) {
-    const store = await openStore({ dir });
-    await store.apply();
-    await store.close();
-  }
+  project = await createAppliedChurnProject(join(root, 'good'), { customers: 200, days: 12 });
+  corrupt = await createAppliedChurnProject(join(root, 'bad'), { customers: 200, days: 12, corrupt: true });
 }, 60_000);
 afterAll(async () => { await rm(root, { recursive: true, force: true }); });
 

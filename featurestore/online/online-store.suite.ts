@@ -11,6 +11,9 @@ import { isLarderError } from '../../errors.ts';
 import type { DTypeKind, DTypeSpec } from '../define/dtypes.ts';
 import { encodeEntityKey } from './entity-key.ts';
 import type { OnlineRow, OnlineStore, OnlineViewLayout, StoredRow } from './store.ts';
+import { mulberry32 } from '../../random.ts';
+import { codeOf } from '../../registry/testing/failure.ts';
+export { codeOf };
 
 type FeatureTypes = Record<string, DTypeKind | DTypeSpec>;
 
@@ -25,28 +28,10 @@ export function row(entityKey: string, values: unknown[], eventTs: number, creat
   return { entityKey, values, eventTs, createdTs };
 }
 
-/** The code of the LarderError a promise rejects with. */
-export async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 /** A seeded generator, so a failing case can be replayed. */
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const seeded = mulberry32;
+export { seeded };
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

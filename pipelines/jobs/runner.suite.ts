@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isLarderError, larderError } from '../../errors.ts';
 import { defaultFlowId } from './flow.ts';
 import type { FlowProgressEvent, JobRunner, RetryOptions, StageHandlers, StageInput } from './types.ts';
+import { codeOf } from '../../registry/testing/failure.ts';
 
 export interface RunnerUnderTest {
   readonly runner: JobRunner;
@@ -24,16 +25,6 @@ const RETRY = { attempts: 3, backoffMs: 20 } as const;
 
 interface Call { stage: string; attempt: number; input: StageInput }
 
-/** The code of the LarderError a promise rejects with. */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isLarderError(error)) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 export function jobRunnerSuite(name: string, makeRunner: MakeRunner): void {
   describe(`JobRunner contract: ${name}`, () => {

@@ -17,7 +17,7 @@ import { requireRedisForTests, TEST_REDIS_URL } from '../../featurestore/online/
 import { createBullmqRunner } from '../jobs/bullmq.ts';
 import { deleteQueueKeys, testPrefix } from '../jobs/testing/queue-for-tests.ts';
 import { retrainFlow } from './flow.ts';
-import { createChurnProject } from './testing/churn-project.ts';
+import { createAppliedChurnProject } from './testing/churn-project.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/larder.js', import.meta.url));
 const redisUp = await requireRedisForTests('the retraining flow on BullMQ workers');
@@ -44,13 +44,8 @@ describe.runIf(redisUp)('retraining on BullMQ workers', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'larder-retrain-kill-'));
-    project = await createChurnProject(join(root, 'churn'), { customers: 1000, days: 12 });
-    corrupt = await createChurnProject(join(root, 'corrupt'), { customers: 100, days: 5, corrupt: true });
-    for (const dir of [project, corrupt]) {
-      const store = await openStore({ dir });
-      await store.apply();
-      await store.close();
-    }
+    project = await createAppliedChurnProject(join(root, 'churn'), { customers: 1000, days: 12 });
+    corrupt = await createAppliedChurnProject(join(root, 'corrupt'), { customers: 100, days: 5, corrupt: true });
   }, 60_000);
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -9,7 +9,7 @@ import { batchPredict } from '../predict.ts';
 import { rocAuc } from '../trainers/evaluate.ts';
 import { retrainFlow } from './flow.ts';
 import { retrainStages } from './stages.ts';
-import { CHURN_BASE, createChurnProject } from './testing/churn-project.ts';
+import { CHURN_BASE, createAppliedChurnProject } from './testing/churn-project.ts';
 
 const DAY = 86_400_000;
 
@@ -21,13 +21,8 @@ describe('retraining flow (inline runner, real DuckDB, trainers and onnxruntime)
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'larder-retrain-'));
-    project = await createChurnProject(join(root, 'good'), { customers: 300, days: 12 });
-    corrupt = await createChurnProject(join(root, 'bad'), { customers: 300, days: 12, corrupt: true });
-    for (const dir of [project, corrupt]) {
-      const store = await openStore({ dir });
-      await store.apply();
-      await store.close();
-    }
+    project = await createAppliedChurnProject(join(root, 'good'), { customers: 300, days: 12 });
+    corrupt = await createAppliedChurnProject(join(root, 'bad'), { customers: 300, days: 12, corrupt: true });
   }, 60_000);
   afterAll(async () => {
     await runner.close();

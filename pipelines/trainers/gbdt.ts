@@ -11,19 +11,12 @@ import type { TrainingFrame } from './frame.ts';
 import { binColumns, learnBins, thresholdOf, type FeatureBins } from './histogram.ts';
 import { checkTrainingFrame, lossOf, resolveParams, sigmoid, throwIfAborted, type CommonTrainOptions, type TrainedModel } from './model.ts';
 import { mulberry32 } from '../../random.ts';
-import { addTreeScores, growContext, growTree, type BinnedTree } from './tree.ts';
+import { addTreeScores, growContext, growTree, type BinnedTree, type TreeParams } from './tree.ts';
 import { exportTrees, predictTrees, type TreeEnsemble, type ValueTree } from './trees-export.ts';
 
-/** GBDT hyperparameters; `GBDT_DEFAULTS` fills what a caller leaves out. */
-export interface GbdtParams {
+/** GBDT hyperparameters (the tree ones plus the ensemble's); `GBDT_DEFAULTS` fills what a caller leaves out. */
+export interface GbdtParams extends TreeParams {
   readonly rounds: number;
-  readonly learningRate: number;
-  readonly maxDepth: number;
-  readonly maxLeaves: number;
-  readonly minDataInLeaf: number;
-  readonly minSumHessian: number;
-  readonly l2: number;
-  readonly minSplitGain: number;
   /** Non-missing bins per feature, 2–255. */
   readonly bins: number;
   /** Stop when the validation loss has not improved for this many rounds (needs `valid`). */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlLiteral } from '../../../featurestore/offline/sql.ts';
+import { openStore } from '../../../featurestore/store.ts';
 
 export interface ChurnProjectOptions {
   readonly customers: number;
@@ -74,6 +75,18 @@ export async function createChurnProject(dir: string, options: ChurnProjectOptio
   } finally {
     connection.closeSync();
     instance.closeSync();
+  }
+  return dir;
+}
+
+/** `createChurnProject`, then `apply`: what a training test needs first. */
+export async function createAppliedChurnProject(dir: string, options: ChurnProjectOptions): Promise<string> {
+  await createChurnProject(dir, options);
+  const store = await openStore({ dir });
+  try {
+    await store.apply();
+  } finally {
+    await store.close();
   }
   return dir;
 }
