@@ -134,6 +134,58 @@ function served(stored: StoredRow | null, index: number, dtype: DType, ttlMs: nu
   return { value, status: value === null ? 'NULL_VALUE' : 'PRESENT', fresh: value };
 }
 
+/** Everything about a read that depends only on what is asked for, not on the rows. */
+interface ReadPlan {
+  readonly selection: FeatureSelection;
+  readonly keyTypes: ReadonlyMap<string, DType>;
+  readonly fieldTypes: ReadonlyMap<string, DType>;
+  readonly views: readonly FeatureViewDef[];
+  readonly layouts: readonly ReturnType<typeof onlineLayout>[];
+  readonly joinKeys: readonly (readonly string[])[];
+  readonly featureIndex: readonly ReadonlyMap<string, number>[];
+  readonly outputsByView: ReadonlyMap<string, readonly FeatureSelection['columns'][number][]>;
+}
+
+/** Plans by project (definitions are frozen once loaded), then by what was asked for. */
+const plans = new WeakMap<ProjectDefinitions, Map<string, ReadPlan>>();
+
+function buildPlan(ctx: OnlineReadContext, request: OnlineFeaturesRequest): ReadPlan {
+  const selection = selectFeatures(ctx.project, {
+    ...(request.features === undefined ? {} : { features: request.features }),
+    ...(request.service === undefined ? {} : { service: request.service }),
+    fullFeatureNames: request.fullFeatureNames ?? false,
+  });
+  const views = selection.views.map(({ view }) => view);
+  const layouts = views.map((view) => onlineLayout(ctx.projectName, view));
+  const outputsByView = new Map<string, FeatureSelection['columns'][number][]>();
+  for (const col of selection.columns) outputsByView.set(col.view, [...(outputsByView.get(col.view) ?? []), col]);
+  return {
+    selection, views, layouts, outputsByView,
+    keyTypes: joinKeyDTypes(selection.views, ctx.project.entities),
+    fieldTypes: requestFieldDTypes(selection.onDemand),
+    joinKeys: views.map((view) => viewJoinKeys(view, ctx.project.entities)),
+    featureIndex: layouts.map((layout) => new Map(layout.features.map((f, i) => [f.name, i]))),
+  };
+}
+
+/**
+ * The read plan, cached when the request names a service or string refs (a serving process asks
+ * the same few questions again and again); requests with definition objects are planned afresh.
+ */
+function readPlan(ctx: OnlineReadContext, request: OnlineFeaturesRequest): ReadPlan {
+  const refs = request.features;
+  if (refs !== undefined && !refs.every((f) => typeof f === 'string')) return buildPlan(ctx, request);
+  const key = `${ctx.projectName}\u0000${request.service ?? ''}\u0000${(refs as readonly string[] | undefined)?.join('\u0001') ?? ''}\u0000${request.fullFeatureNames === true}`;
+  let byKey = plans.get(ctx.project);
+  if (byKey === undefined) { byKey = new Map(); plans.set(ctx.project, byKey); }
+  let plan = byKey.get(key);
+  if (plan === undefined) {
+    plan = buildPlan(ctx, request);
+    if (byKey.size < 1000) byKey.set(key, plan);
+  }
+  return plan;
+}
+
 /**
  * Reads the latest feature values of each entity row, in one online round trip.
  * @throws LARDER_E_UNKNOWN_FEATURE / _VIEW / _SERVICE, LARDER_E_FEATURE_NAME_CLASH, LARDER_E_INVALID_REQUEST
@@ -141,29 +193,19 @@ function served(stored: StoredRow | null, index: number, dtype: DType, ttlMs: nu
  * @example await getOnlineFeatures(ctx, { service: 'delay_model', entities: [{ origin: 'SFO' }] });
  */
 export async function getOnlineFeatures(ctx: OnlineReadContext, request: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
-  const selection = selectFeatures(ctx.project, {
-    ...(request.features === undefined ? {} : { features: request.features }),
-    ...(request.service === undefined ? {} : { service: request.service }),
-    fullFeatureNames: request.fullFeatureNames ?? false,
-  });
-  const rows = checkEntities(request.entities, joinKeyDTypes(selection.views, ctx.project.entities), requestFieldDTypes(selection.onDemand));
+  const { selection, keyTypes, fieldTypes, views, layouts, joinKeys, featureIndex, outputsByView } = readPlan(ctx, request);
+  const rows = checkEntities(request.entities, keyTypes, fieldTypes);
   const now = request.now === undefined ? Date.now() : typeof request.now === 'number' ? request.now : request.now.getTime();
   if (request.signal?.aborted) throw larderError('LARDER_E_ABORTED', { what: 'online read' }, { cause: request.signal.reason });
 
-  const views = selection.views.map(({ view }) => view);
-  const layouts = views.map((view) => onlineLayout(ctx.projectName, view));
-  const requests: ReadRequest[] = views.map((view, v) => {
-    const keys = viewJoinKeys(view, ctx.project.entities);
+  const requests: ReadRequest[] = views.map((_view, v) => {
+    const keys = joinKeys[v] as readonly string[];
     return { layout: layouts[v] as ReadRequest['layout'], entityKeys: rows.map((row) => encodeEntityKey(keys, row)) };
   });
   const stored = rows.length === 0 ? views.map(() => []) : await ctx.online.read(requests, {
     ...(request.signal === undefined ? {} : { signal: request.signal }),
     ...((request.timeoutMs ?? ctx.timeoutMs) === undefined ? {} : { timeoutMs: request.timeoutMs ?? ctx.timeoutMs }),
   });
-
-  const featureIndex = layouts.map((layout) => new Map(layout.features.map((f, i) => [f.name, i])));
-  const outputsByView = new Map<string, typeof selection.columns[number][]>();
-  for (const col of selection.columns) outputsByView.set(col.view, [...(outputsByView.get(col.view) ?? []), col]);
 
   return {
     features: selection.columns.map((c) => c.column),
@@ -176,6 +218,7 @@ export async function getOnlineFeatures(ctx: OnlineReadContext, request: OnlineF
       views.forEach((view: FeatureViewDef, v) => {
         const row0 = (stored[v] as (StoredRow | null)[])[r] ?? null;
         const layout = layouts[v] as ReturnType<typeof onlineLayout>;
+        const at = row0 === null ? null : new Date(row0.eventTs);
         if (selection.onDemand.length > 0) {
           const seen: Record<string, unknown> = {};
           layout.features.forEach((f, i) => { seen[f.name] = served(row0, i, view.features[f.name] as DType, layout.ttlMs, now).fresh; });
@@ -186,7 +229,7 @@ export async function getOnlineFeatures(ctx: OnlineReadContext, request: OnlineF
           const result = served(row0, i, col.dtype, layout.ttlMs, now);
           values[col.column] = result.value;
           statuses[col.column] = result.status;
-          eventTimestamps[col.column] = row0 === null ? null : new Date(row0.eventTs);
+          eventTimestamps[col.column] = at;
         }
       });
       for (const odfv of selection.onDemand) {

@@ -20,8 +20,18 @@ function requestIdOf(request: FastifyRequest): string | undefined {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : undefined;
 }
 
-function iso(value: Date | null): string | null {
-  return value === null ? null : value.toISOString();
+/**
+ * ISO strings of a response's event times. The online read shares one Date per view and row, so
+ * each is converted once, not once per feature.
+ */
+function isoConverter(): (value: Date | null) => string | null {
+  const seen = new Map<Date, string>();
+  return (value) => {
+    if (value === null) return null;
+    let text = seen.get(value);
+    if (text === undefined) { text = value.toISOString(); seen.set(value, text); }
+    return text;
+  };
 }
 
 export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
@@ -43,6 +53,7 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
           ...(body.fullFeatureNames === undefined ? {} : { fullFeatureNames: body.fullFeatureNames }),
           signal: clientGone(reply),
         });
+        const iso = isoConverter();
         return {
           features: result.features,
           rows: result.rows.map((row) => ({
