@@ -17,6 +17,7 @@ import type { FeatureStore } from '../featurestore/store.ts';
 import { buildOnnxModel } from '../registry/models/onnx-build.ts';
 import type { ModelFeature, ModelServingSpec } from '../registry/models/serving-spec.ts';
 import { frameFromColumns, trainModel } from '../pipelines/trainers/index.ts';
+import { mulberry32 as random } from '../random.ts';
 
 export const VIEWS = { v_a: 7, v_b: 7, v_c: 6 } as const;
 export const FEATURES = Object.entries(VIEWS).flatMap(([view, n]) => Array.from({ length: n }, (_, i) => `${view.slice(2)}${i}`));
@@ -63,17 +64,6 @@ export async function createServingBenchProject(dir: string, options: { project:
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-/** A seeded PRNG (mulberry32), so the models are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** An MLP `inputs → hidden… → 1` (ReLU, sigmoid output) with He-scaled random weights. */

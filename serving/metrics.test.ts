@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from './metrics.ts';
 import { createLogHistogram } from './stats.ts';
+import { mulberry32 } from '../random.ts';
 
 /** Nearest-rank quantile of a sorted array: the oracle. */
 function oracle(sorted: readonly number[], q: number): number {
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1] as number;
-}
-
-/** A seeded PRNG so that a failure can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('createLogHistogram', () => {
