@@ -150,8 +150,11 @@ describe('push, then online and offline reads agree', () => {
       ], { to: 'both' });
       const features = ['driver_speed:speed', 'eta:minutes', 'eta:moving'];
       const entities = [1, 2, 3, 4].map((id) => ({ driver_id: id, km: 10 }));
-      const online = await store.getOnlineFeatures({ features, entities, now });
-      const offline = await store.getHistoricalFeatures({ features, entities: entities.map((e) => ({ ...e, event_timestamp: new Date(now) })) }).toRows();
+      // Read as of after the push: pushed rows became known (created) when they were pushed,
+      // which may be a millisecond or more after `now`.
+      const at = Date.now();
+      const online = await store.getOnlineFeatures({ features, entities, now: at });
+      const offline = await store.getHistoricalFeatures({ features, entities: entities.map((e) => ({ ...e, event_timestamp: new Date(at) })) }).toRows();
       expect(online.rows.map((r) => r.values)).toEqual(offline.map((r) => ({ speed: r['speed'], minutes: r['minutes'], moving: r['moving'] })));
       expect(online.rows.map((r) => r.values['minutes'])).toEqual([15, null, null, null]);
       expect(online.rows.map((r) => r.statuses['speed'])).toEqual(['PRESENT', 'PRESENT', 'OUTSIDE_MAX_AGE', 'NOT_FOUND']);
