@@ -8,9 +8,7 @@
  * Larder's own GBDT trainer on a nonlinear label. Each model is also registered as
  * `<name>_unbatched` (same bytes) so one server can serve both with different batching settings.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlLiteral } from '../featurestore/offline/sql.ts';
 import type { FeatureStore } from '../featurestore/store.ts';
@@ -18,6 +16,7 @@ import { buildOnnxModel } from '../registry/models/onnx-build.ts';
 import type { ModelFeature, ModelServingSpec } from '../registry/models/serving-spec.ts';
 import { frameFromColumns, trainModel } from '../pipelines/trainers/index.ts';
 import { mulberry32 as random } from '../random.ts';
+import { writeProjectFolder } from '../featurestore/testing/project-folder.ts';
 
 export const VIEWS = { v_a: 7, v_b: 7, v_c: 6 } as const;
 export const FEATURES = Object.entries(VIEWS).flatMap(([view, n]) => Array.from({ length: n }, (_, i) => `${view.slice(2)}${i}`));
@@ -39,15 +38,7 @@ export const ${SERVICE} = featureService('${SERVICE}', { features: [${Object.key
 
 /** Writes the project and its data into `dir`; returns the feature columns of the users (for training). */
 export async function createServingBenchProject(dir: string, options: { project: string; redisUrl: string; users: number }): Promise<Record<string, Float64Array>> {
-  mkdirSync(path.join(dir, 'features'), { recursive: true });
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(fileURLToPath(new URL('..', import.meta.url)), path.join(dir, 'node_modules', 'larder'), 'dir');
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
-  writeFileSync(path.join(dir, 'larder.config.ts'), `import { defineConfig } from 'larder';\n\nexport default defineConfig(${JSON.stringify({
-    project: options.project, definitions: ['features/**/*.ts'], online: { type: 'redis', url: options.redisUrl },
-  }, null, 2)});\n`);
-  writeFileSync(path.join(dir, 'features', 'defs.ts'), definitions());
+  writeProjectFolder(dir, { project: options.project, definitions: definitions(), online: { type: 'redis', url: options.redisUrl } });
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

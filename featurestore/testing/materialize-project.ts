@@ -6,11 +6,10 @@
  * every scalar dtype) and `user_region` (composite key, no ttl). The data is a pure function of
  * the sizes, so two projects made alike hold the same rows; no two rows of one key tie fully.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlLiteral } from '../offline/sql.ts';
+import { writeProjectFolder } from './project-folder.ts';
 
 /** First event time in the generated data; row k of a user has its event at BASE + ⌊k/2⌋ hours. */
 export const BASE = Date.UTC(2026, 0, 1);
@@ -44,15 +43,7 @@ export const userRegion = featureView('user_region', {
 
 /** Writes the project into `dir` and returns it. */
 export async function createMaterializeProject(dir: string, options: ProjectOptions): Promise<string> {
-  mkdirSync(path.join(dir, 'features'), { recursive: true });
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), path.join(dir, 'node_modules', 'larder'), 'dir');
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
-  writeFileSync(path.join(dir, 'larder.config.ts'), `import { defineConfig } from 'larder';\n\nexport default defineConfig(${JSON.stringify({
-    project: options.project, definitions: ['features/**/*.ts'], online: options.online ?? { type: 'memory' },
-  }, null, 2)});\n`);
-  writeFileSync(path.join(dir, 'features', 'defs.ts'), DEFINITIONS);
+  writeProjectFolder(dir, { project: options.project, definitions: DEFINITIONS, ...(options.online === undefined ? {} : { online: options.online }) });
   const n = options.users;
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();

@@ -6,12 +6,11 @@
  * interaction (high spend XOR many visits), the plan, and missing spend, plus seeded noise.
  * `corrupt: true` writes negative spend into some snapshots, which the view declares impossible.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sqlLiteral } from '../../../featurestore/offline/sql.ts';
 import { openStore } from '../../../featurestore/store.ts';
+import { writeProjectFolder } from '../../../featurestore/testing/project-folder.ts';
 
 export interface ChurnProjectOptions {
   readonly customers: number;
@@ -41,15 +40,7 @@ export const churn = featureService('churn', { features: [customerActivity] });
 
 /** Writes the project into `dir` (data included) and returns it. */
 export async function createChurnProject(dir: string, options: ChurnProjectOptions): Promise<string> {
-  mkdirSync(path.join(dir, 'features'), { recursive: true });
-  mkdirSync(path.join(dir, 'data'), { recursive: true });
-  mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
-  symlinkSync(fileURLToPath(new URL('../../..', import.meta.url)), path.join(dir, 'node_modules', 'larder'), 'dir');
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
-  writeFileSync(path.join(dir, 'larder.config.ts'), `import { defineConfig } from 'larder';\n\nexport default defineConfig(${JSON.stringify({
-    project: 'churn', definitions: ['features/**/*.ts'], online: { type: 'memory' },
-  }, null, 2)});\n`);
-  writeFileSync(path.join(dir, 'features', 'defs.ts'), DEFINITIONS);
+  writeProjectFolder(dir, { project: 'churn', definitions: DEFINITIONS });
   const { customers: n, days } = options;
   const base = `TIMESTAMP '${new Date(CHURN_BASE).toISOString().slice(0, 19).replace('T', ' ')}'`;
   const instance = await DuckDBInstance.create(':memory:');
