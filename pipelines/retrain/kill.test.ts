@@ -18,6 +18,7 @@ import { createBullmqRunner } from '../jobs/bullmq.ts';
 import { deleteQueueKeys, testPrefix } from '../jobs/testing/queue-for-tests.ts';
 import { retrainFlow } from './flow.ts';
 import { createAppliedChurnProject } from './testing/churn-project.ts';
+import { expectValidationStop } from './testing/expect-validation-stop.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/larder.js', import.meta.url));
 const redisUp = await requireRedisForTests('the retraining flow on BullMQ workers');
@@ -90,18 +91,7 @@ describe.runIf(redisUp)('retraining on BullMQ workers', () => {
       expect(await runner.submitFlow(flow)).toEqual({ flowId: result.flowId, created: false });
 
       // A corrupted dataset stops at validation, once (no retry), with the report attached.
-      const bad = await runner.runFlow(retrainFlow({ project: corrupt, model: 'churn', service: 'churn', label: 'churned', entities: 'data/entities.parquet' }));
-      expect(bad).toMatchObject({ state: 'failed', failedStage: 'validate', error: { code: 'LARDER_E_VALIDATION_FAILED' } });
-      expect((bad.error?.details as { issues: { feature: string }[] }).issues.some((i) => i.feature === 'spend')).toBe(true);
-      expect((await runner.flowStatus(bad.flowId))?.stages.map((x) => `${x.stage}:${x.state}:${x.attempts}`)).toEqual([
-        'dataset:completed:1', 'validate:failed:1', 'train:skipped:0', 'evaluate:skipped:0', 'register:skipped:0',
-      ]);
-      const other = await openStore({ dir: corrupt });
-      try {
-        expect(await other.models().list()).toEqual([]);
-      } finally {
-        await other.close();
-      }
+      await expectValidationStop(runner, corrupt);
     } finally {
       await runner.close();
       const worker = await second;

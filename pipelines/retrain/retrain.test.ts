@@ -10,6 +10,7 @@ import { rocAuc } from '../trainers/evaluate.ts';
 import { retrainFlow } from './flow.ts';
 import { retrainStages } from './stages.ts';
 import { CHURN_BASE, createAppliedChurnProject } from './testing/churn-project.ts';
+import { expectValidationStop } from './testing/expect-validation-stop.ts';
 
 const DAY = 86_400_000;
 
@@ -100,25 +101,8 @@ describe('retraining flow (inline runner, real DuckDB, trainers and onnxruntime)
   }, 120_000);
 
   it('stops at validation on a corrupted dataset: the report is attached and nothing is trained or registered', async () => {
-    const flow = retrainFlow({ project: corrupt, model: 'churn', service: 'churn', label: 'churned', entities: 'data/entities.parquet' });
-    const result = await runner.runFlow(flow);
-    expect(result.state).toBe('failed');
-    expect(result.failedStage).toBe('validate');
-    expect(result.error?.code).toBe('LARDER_E_VALIDATION_FAILED');
-    const report = result.error?.details as { ok: boolean; issues: { feature: string; severity: string }[] };
-    expect(report.ok).toBe(false);
-    expect(report.issues.some((i) => i.feature === 'spend' && i.severity === 'error')).toBe(true);
-    const status = await runner.flowStatus(result.flowId);
-    expect(status?.stages.map((s) => `${s.stage}:${s.state}:${s.attempts}`)).toEqual([
-      'dataset:completed:1', 'validate:failed:1', 'train:skipped:0', 'evaluate:skipped:0', 'register:skipped:0',
-    ]);
-    const store = await openStore({ dir: corrupt });
-    try {
-      expect(await store.models().list()).toEqual([]);
-    } finally {
-      await store.close();
-    }
-    expect(await readdir(join(corrupt, '.larder', 'flows', result.flowId))).toEqual(['dataset.parquet']);
+    const flowId = await expectValidationStop(runner, corrupt);
+    expect(await readdir(join(corrupt, '.larder', 'flows', flowId))).toEqual(['dataset.parquet']);
   }, 60_000);
 
   it('refuses bad parameters before anything runs', () => {
