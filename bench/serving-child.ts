@@ -5,7 +5,7 @@
  * answers a constant, the ceiling) or `larder` (`startServer` on a project folder, with the
  * serve config given as JSON in `LARDER_BENCH_CONFIG`). Talks to its parent over IPC:
  * `{ type: 'ready', port }` once listening; on `lag-reset` / `lag-read` it resets or reports its
- * event-loop delay (p50/p99/max in ms, from `monitorEventLoopDelay`); on `batches` it reports
+ * event-loop delay (p50/p99/max in ms, from `monitorEventLoopDelay`) and its CPU time; on `batches` it reports
  * rows and runs per model from the Prometheus registry; on `stop` it closes and exits.
  *
  *   node --import tsx bench/serving-child.ts bare|larder [projectDir]
@@ -19,6 +19,8 @@ type ParentMessage = { type: 'lag-reset' | 'lag-read' | 'batches' | 'stop' };
 const [kind, dir] = process.argv.slice(2);
 const lag = monitorEventLoopDelay({ resolution: 1 });
 lag.enable();
+/** This process's CPU time since the last `lag-reset`: server CPU per request is the throughput limit. */
+let cpuSince = process.cpuUsage();
 
 async function start(): Promise<{ port: number; close(): Promise<void>; server?: RunningServer }> {
   if (kind === 'bare') {
@@ -36,16 +38,22 @@ async function start(): Promise<{ port: number; close(): Promise<void>; server?:
   throw new Error(`usage: serving-child.ts bare|larder [projectDir], got ${process.argv.slice(2).join(' ')}`);
 }
 
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
 const running = await start();
 process.on('message', (message: ParentMessage) => {
   void (async () => {
     switch (message.type) {
       case 'lag-reset':
         lag.reset();
+        cpuSince = process.cpuUsage();
         process.send?.({ type: 'ok' });
         break;
       case 'lag-read':
-        process.send?.({ type: 'lag', p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 });
+        process.send?.({ type: 'lag', p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6, cpuMs: cpuMsSince(cpuSince) });
         break;
       case 'batches': {
         const out: Record<string, { rows: number; runs: number }> = {};

@@ -23,7 +23,7 @@
  *
  *   node --import tsx bench/serving.ts [--duration 6] [--warmup 2] [--connections 64] [--users 10000]
  *     [--iterations 20000] [--mlp-hidden 256,512] [--heavy-inference inline|pool] [--log off]
- *     [--rounds 3] [--parts abcd] [--models mlp,gbdt300,gbdt] [--json]
+ *     [--rounds 3] [--parts abcd] [--models mlp,gbdt300,gbdt] [--profile DIR] [--json]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -53,6 +53,8 @@ const mlpHidden = (opts['mlp-hidden'] ?? '256,512').split(',').map(Number);
 /** Which parts to run: b (floor), ac (bare route vs /v1/features), d (/v1/predict). */
 const parts = opts['parts'] ?? 'abcd';
 const predictModels = (opts['models'] ?? 'mlp,gbdt300,gbdt').split(',');
+/** `--profile DIR`: the larder server writes a V8 CPU profile (.cpuprofile) into DIR when it stops. */
+const profileDir = opts['profile'];
 const predictionLog = opts['log'] === 'off' ? { sampleRate: 0 } : undefined;
 const project = `bench_serving_${randomUUID().slice(0, 8)}`;
 const results: Record<string, unknown> = { url, duration, connections, users, heavyInference, mlpHidden, predictionLogOn: predictionLog === undefined, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
@@ -85,7 +87,12 @@ async function sequential(calls: number, fn: () => Promise<unknown>): Promise<La
 interface LoadResult extends Latency {
   rps: number; littleMs: number; acP99: number; errors: number; non2xx: number; statuses: Record<string, number>;
   lag?: { p50: number; p99: number; max: number };
+  /** Server CPU time per request (µs): what caps req/s once the server's core is saturated. */
+  cpuUsPerRequest?: number;
 }
+
+/** The server's event-loop delay and CPU time over one segment. */
+interface LagReading { p50: number; p99: number; max: number; cpuMs: number }
 
 /** One autocannon run as raw material: every response's time (µs digits) and the counts. */
 interface Segment { samples: Float64Array; requests: number; seconds: number; acP99: number; errors: number; non2xx: number; statuses: Record<string, number> }
@@ -110,7 +117,7 @@ function load(target: string, body: string, conns: number, seconds: number, reco
 }
 
 /** Segments of one target, taken in turns with another's, summed into one result. */
-function summarize(segments: readonly Segment[], conns: number, lags: readonly { p50: number; p99: number; max: number }[]): LoadResult {
+function summarize(segments: readonly Segment[], conns: number, lags: readonly LagReading[]): LoadResult {
   const samples = new Float64Array(segments.reduce((n, g) => n + g.samples.length, 0));
   let at = 0;
   for (const g of segments) { samples.set(g.samples, at); at += g.samples.length; }
@@ -122,6 +129,7 @@ function summarize(segments: readonly Segment[], conns: number, lags: readonly {
     ...latencyOf(samples), rps, littleMs: (conns / rps) * 1000, acP99: Math.max(...segments.map((g) => g.acP99)),
     errors: segments.reduce((n, g) => n + g.errors, 0), non2xx: segments.reduce((n, g) => n + g.non2xx, 0), statuses,
     lag: { p50: Math.max(...lags.map((l) => l.p50)), p99: Math.max(...lags.map((l) => l.p99)), max: Math.max(...lags.map((l) => l.max)) },
+    cpuUsPerRequest: (lags.reduce((n, l) => n + l.cpuMs, 0) * 1000) / Math.max(1, requests),
   };
 }
 
@@ -130,7 +138,7 @@ interface Child { readonly port: number; readonly process: ChildProcess; request
 function startChild(kind: 'bare' | 'larder', dir?: string, config: object = {}): Promise<Child> {
   const script = fileURLToPath(new URL('./serving-child.ts', import.meta.url));
   const child = fork(script, dir === undefined ? [kind] : [kind, dir], {
-    execArgv: ['--import', 'tsx'], env: { ...process.env, LARDER_BENCH_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--import', 'tsx', ...(profileDir === undefined || kind !== 'larder' ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir])], env: { ...process.env, LARDER_BENCH_CONFIG: JSON.stringify(config) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const request = <T>(type: string, reply: string): Promise<T> => new Promise((resolve) => {
     const onMessage = (m: { type: string }): void => { if (m.type === reply) { child.off('message', onMessage); resolve(m as T); } };
@@ -162,12 +170,12 @@ async function compare(a: Target, b: Target, body: string, conns: number): Promi
   await load(a.url, body, conns, warmup, false);
   await load(b.url, body, conns, warmup, false);
   const segments: [Segment[], Segment[]] = [[], []];
-  const lags: [{ p50: number; p99: number; max: number }[], { p50: number; p99: number; max: number }[]] = [[], []];
+  const lags: [LagReading[], LagReading[]] = [[], []];
   for (let round = 0; round < rounds; round++) {
     for (const [side, target] of [a, b].entries()) {
       await target.child.request('lag-reset', 'ok');
       segments[side]!.push(await load(target.url, body, conns, duration / rounds));
-      lags[side]!.push(await target.child.request<{ p50: number; p99: number; max: number }>('lag-read', 'lag'));
+      lags[side]!.push(await target.child.request<LagReading>('lag-read', 'lag'));
     }
   }
   return [summarize(segments[0], conns, lags[0]), summarize(segments[1], conns, lags[1])];
@@ -175,9 +183,10 @@ async function compare(a: Target, b: Target, body: string, conns: number): Promi
 
 function row(name: string, r: LoadResult, conns: number): string {
   const lag = r.lag === undefined ? '' : ` | loop lag p99 ${ms(r.lag.p99)} max ${ms(r.lag.max)}`;
+  const cpu = r.cpuUsPerRequest === undefined ? '' : ` | server CPU ${r.cpuUsPerRequest.toFixed(0)} µs/req`;
   const codes = Object.entries(r.statuses).filter(([code]) => !code.startsWith('2')).map(([code, count]) => `${count}× ${code}`).join(', ');
   const bad = r.errors + r.non2xx > 0 ? ` | ${r.errors} errors, non-2xx: ${codes}` : '';
-  return `  ${name.padEnd(34)} ${String(conns).padStart(3)} conns ${fmt(r.rps).padStart(8)} req/s | p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (autocannon p99 ${r.acP99}) | mean ${ms(r.mean)}, Little ${ms(r.littleMs)} ms${lag}${bad}`;
+  return `  ${name.padEnd(34)} ${String(conns).padStart(3)} conns ${fmt(r.rps).padStart(8)} req/s | p50 ${ms(r.p50)} p99 ${ms(r.p99)} ms (autocannon p99 ${r.acP99}) | mean ${ms(r.mean)}, Little ${ms(r.littleMs)} ms${cpu}${lag}${bad}`;
 }
 
 /** (b): raw ioredis and the library path, sequential calls timed one by one. */
