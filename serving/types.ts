@@ -17,6 +17,13 @@ export interface PredictRequest {
   /** Echoed as each prediction's id prefix; default a random UUID per request. */
   readonly requestId?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Polled instead of listened to: true once the caller has gone. Checked before the features
+   * are read and again when the request's batch is cut, so a request whose client left is not
+   * run. Cheaper than a signal for a transport that can simply look (an AbortController and its
+   * listeners per request cost more than the rest of a small request's bookkeeping).
+   */
+  readonly cancelled?: () => boolean;
 }
 
 export interface Prediction {
@@ -102,6 +109,10 @@ export interface ServingObserver {
   prediction(event: { model: string; version: string; rows: number; latencyMs: number; degraded: number }): void;
   /** One online read. */
   onlineRead(event: { ms: number; ok: boolean }): void;
-  /** Status counts of one response, per feature. */
-  featureStatuses(event: { model: string; counts: Readonly<Record<string, Readonly<Partial<Record<FeatureStatus, number>>>>> }): void;
+  /**
+   * Status counts of one response: `counts[f * 5 + s]` rows of feature `features[f]` had status
+   * `FEATURE_STATUSES[s]`. Called per request, so flat; `features` is the same array for every
+   * request of a model version.
+   */
+  featureStatuses(event: { model: string; features: readonly string[]; counts: Uint32Array }): void;
 }

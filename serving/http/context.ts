@@ -43,6 +43,14 @@ export function clientGone(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
+/**
+ * True once the client has gone (its socket closed before the answer was sent): polled by the
+ * predictor, with no listener or AbortController per request.
+ */
+export function clientLeft(reply: FastifyReply): () => boolean {
+  return () => reply.raw.destroyed && !reply.raw.writableFinished;
+}
+
 /** 413 when a request carries more rows than the server takes. */
 export function checkRowCount(what: string, rows: number, max: number): void {
   if (rows > max) {

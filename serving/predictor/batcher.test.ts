@@ -182,7 +182,7 @@ describe('DynamicBatcher', () => {
     const first = batcher.submit(rows(0, 1), 1);
     await new Promise((resolve) => setImmediate(resolve));
     const controller = new AbortController();
-    const aborted = batcher.submit(rows(0, 1), 1, controller.signal);
+    const aborted = batcher.submit(rows(0, 1), 1, { signal: controller.signal });
     const kept = batcher.submit(rows(5, 1), 1);
     controller.abort();
     await expect(aborted).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
@@ -191,7 +191,28 @@ describe('DynamicBatcher', () => {
     await first;
     expect(m.runs).toEqual([1, 1]);
     expect(events.map((e) => e.cpuSeconds)).toEqual([0.125, 0.125]);
-    await expect(batcher.submit(rows(0, 1), 1, AbortSignal.abort())).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
+    await expect(batcher.submit(rows(0, 1), 1, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
+    await batcher.close();
+  });
+
+  it.each([true, false])('leaves out a queued request whose caller has gone when its batch is cut (batching %s)', async (enabled) => {
+    const m = model();
+    const batcher = new DynamicBatcher((c, n) => m.run(c, n), { enabled, maxQueueDelayUs: 0 });
+    m.hold();
+    const first = batcher.submit(rows(0, 1), 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    let gone = false;
+    const left = batcher.submit(rows(1, 1), 1, { cancelled: () => gone });
+    const kept = batcher.submit(rows(5, 2), 2);
+    gone = true;
+    m.release();
+    await expect(left).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
+    expect([...await kept]).toEqual([10.5, 12.5]);
+    await first;
+    // The gone request never reached the model: one run of 1 row, then the kept 2 rows.
+    expect(m.runs).toEqual([1, 2]);
+    // Gone before it was queued: refused at once.
+    await expect(batcher.submit(rows(0, 1), 1, { cancelled: () => true })).rejects.toMatchObject({ code: 'LARDER_E_ABORTED' });
     await batcher.close();
   });
 

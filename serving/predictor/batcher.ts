@@ -51,8 +51,14 @@ export interface BatcherOptions {
 }
 
 /** A request announced to the batcher; submit its rows once, or cancel it. */
+/** How a queued request learns that its caller has gone: a signal (listened to) or a check (polled when its batch is cut). */
+export interface SubmitOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly cancelled?: (() => boolean) | undefined;
+}
+
 export interface BatchTicket {
-  submit(columns: Columns, n: number, signal?: AbortSignal): Promise<Float64Array>;
+  submit(columns: Columns, n: number, options?: SubmitOptions): Promise<Float64Array>;
   /** The request will not come (it failed before its rows were ready). Safe to call more than once. */
   cancel(): void;
 }
@@ -67,7 +73,10 @@ interface Queued {
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  readonly cancelled: (() => boolean) | undefined;
 }
+
+const abortedError = (cause?: unknown): Error => larderError('LARDER_E_ABORTED', { what: 'prediction' }, cause === undefined ? {} : { cause });
 
 /** Merges concurrent requests of one model version into batched runs. */
 export class DynamicBatcher {
@@ -104,10 +113,11 @@ export class DynamicBatcher {
 
   /**
    * The model's outputs for these rows, run together with whatever else is queued.
-   * @throws LARDER_E_UNAVAILABLE after `close()`, LARDER_E_ABORTED when `signal` aborts while queued
+   * @throws LARDER_E_UNAVAILABLE after `close()`, LARDER_E_ABORTED when `signal` aborts while
+   *   queued or `cancelled()` is true when its batch is cut
    */
-  submit(columns: Columns, n: number, signal?: AbortSignal): Promise<Float64Array> {
-    return this.#enqueue(columns, n, signal, false);
+  submit(columns: Columns, n: number, options: SubmitOptions = {}): Promise<Float64Array> {
+    return this.#enqueue(columns, n, options, false);
   }
 
   /**
@@ -125,9 +135,9 @@ export class DynamicBatcher {
       return true;
     };
     return {
-      submit: (columns, n, signal) => {
+      submit: (columns, n, options = {}) => {
         settle();
-        return this.#enqueue(columns, n, signal, true);
+        return this.#enqueue(columns, n, options, true);
       },
       cancel: () => {
         if (settle() && this.#queue.length > 0 && this.#nobodyComing()) this.#pump();
@@ -139,9 +149,10 @@ export class DynamicBatcher {
     return this.#expected === 0 && this.#unannounced === 0;
   }
 
-  #enqueue(columns: Columns, n: number, signal: AbortSignal | undefined, announced: boolean): Promise<Float64Array> {
+  #enqueue(columns: Columns, n: number, { signal, cancelled }: SubmitOptions, announced: boolean): Promise<Float64Array> {
     if (this.#closed) return Promise.reject(larderError('LARDER_E_UNAVAILABLE', { reason: 'the predictor is shutting down' }));
-    if (signal?.aborted) return Promise.reject(larderError('LARDER_E_ABORTED', { what: 'prediction' }, { cause: signal.reason }));
+    if (signal?.aborted) return Promise.reject(abortedError(signal.reason));
+    if (cancelled?.() === true) return Promise.reject(abortedError());
     return new Promise<Float64Array>((resolve, reject) => {
       const onAbort = signal === undefined ? undefined : (): void => {
         const at = this.#queue.indexOf(item);
@@ -149,9 +160,9 @@ export class DynamicBatcher {
         this.#queue.splice(at, 1);
         this.#queuedRows -= n;
         if (!announced) this.#unannounced--;
-        reject(larderError('LARDER_E_ABORTED', { what: 'prediction' }, { cause: signal.reason }));
+        reject(abortedError(signal.reason));
       };
-      const item: Queued = { announced, columns, n, enqueuedAt: performance.now(), resolve, reject, signal, onAbort };
+      const item: Queued = { announced, columns, n, enqueuedAt: performance.now(), resolve, reject, signal, onAbort, cancelled };
       signal?.addEventListener('abort', onAbort!, { once: true });
       this.#queue.push(item);
       this.#queuedRows += n;
@@ -189,7 +200,8 @@ export class DynamicBatcher {
         this.#wait(this.#delayMs - waited);
         return;
       }
-      this.#start(this.#take());
+      const batch = this.#take();
+      if (batch.length > 0) this.#start(batch);
     }
     if (this.#queue.length === 0 && this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
@@ -206,23 +218,27 @@ export class DynamicBatcher {
     else setImmediate(again);
   }
 
+  /**
+   * The next batch off the queue (one request when disabled). Requests whose caller has gone are
+   * answered LARDER_E_ABORTED and left out, so the batch may come back empty.
+   */
   #take(): Queued[] {
-    if (!this.#enabled) {
-      const one = this.#queue.shift()!;
-      this.#queuedRows -= one.n;
-      if (!one.announced) this.#unannounced--;
-      return [one];
-    }
     const batch: Queued[] = [];
     let rows = 0;
     while (this.#queue.length > 0) {
       const next = this.#queue[0]!;
-      if (batch.length > 0 && rows + next.n > this.#maxRows) break;
-      batch.push(this.#queue.shift()!);
-      rows += next.n;
+      if (batch.length > 0 && (!this.#enabled || rows + next.n > this.#maxRows)) break;
+      this.#queue.shift();
+      this.#queuedRows -= next.n;
       if (!next.announced) this.#unannounced--;
+      if (next.cancelled?.() === true) {
+        if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
+        next.reject(abortedError());
+        continue;
+      }
+      batch.push(next);
+      rows += next.n;
     }
-    this.#queuedRows -= rows;
     return batch;
   }
 

@@ -1,37 +1,27 @@
 /**
  * @module serving/http/routes/v1
  * Larder's own routes (DESIGN §3.5): online features, features + prediction in one call, and
- * push. Timestamps leave as ISO 8601 strings.
+ * push. Timestamps leave as ISO 8601 strings. The features and predict bodies are written by
+ * `json.ts` (the same bytes as JSON.stringify of the documented shape, without the generic
+ * serializer's per-value work).
  */
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { larderError } from '../../../errors.ts';
-import { checkRowCount, clientGone, type AppDeps } from '../context.ts';
+import { checkRowCount, clientLeft, type AppDeps } from '../context.ts';
+import { featuresJson, predictJson } from '../json.ts';
 import type { RouteSpec } from '../route-spec.ts';
 import {
   featuresBody, featuresResponse, modelParams, predictBody, predictResponse, pushBody, pushResponse, sourceParams,
 } from '../schemas.ts';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `x-request-id`, when usable as the prefix of prediction ids. */
 function requestIdOf(request: FastifyRequest): string | undefined {
   const header = request.headers['x-request-id'];
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : undefined;
-}
-
-/**
- * ISO strings of a response's event times. The online read shares one Date per view and row, so
- * each is converted once, not once per feature.
- */
-function isoConverter(): (value: Date | null) => string | null {
-  const seen = new Map<Date, string>();
-  return (value) => {
-    if (value === null) return null;
-    let text = seen.get(value);
-    if (text === undefined) { text = value.toISOString(); seen.set(value, text); }
-    return text;
-  };
 }
 
 export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
@@ -51,17 +41,11 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
           ...(body.features === undefined ? {} : { features: body.features }),
           entities: body.entities,
           ...(body.fullFeatureNames === undefined ? {} : { fullFeatureNames: body.fullFeatureNames }),
-          signal: clientGone(reply),
+          // No abort signal: the read is one round trip bounded by the store's timeout, and a
+          // listener per request cost more than the rare read it would cut short.
         });
-        const iso = isoConverter();
-        return {
-          features: result.features,
-          rows: result.rows.map((row) => ({
-            values: row.values,
-            statuses: row.statuses,
-            eventTimestamps: Object.fromEntries(Object.entries(row.eventTimestamps).map(([k, v]) => [k, iso(v)])),
-          })),
-        };
+        reply.type(JSON_TYPE);
+        return featuresJson(result);
       },
     },
     {
@@ -77,10 +61,11 @@ export function v1Routes({ predictor, store, config }: AppDeps): RouteSpec[] {
           model, entities: body.entities,
           ...(body.version === undefined ? {} : { version: body.version }),
           ...(requestId === undefined ? {} : { requestId }),
-          signal: clientGone(reply),
+          cancelled: clientLeft(reply),
         });
         request.larderModel = { model: response.model, version: response.version };
-        return response;
+        reply.type(JSON_TYPE);
+        return predictJson(response);
       },
     },
     {

@@ -1,0 +1,77 @@
+/**
+ * @module serving/http/json
+ * The JSON text of the two hot responses, `/v1/features` and `/v1/predict`, written straight
+ * from what the library returns. The generic path cost more per request than the feature read:
+ * mapping every row's event times into a new object of ISO strings, then fast-json-stringify,
+ * whose `unknown` values and `string | null` unions fall back to per-value checks (18.5 µs for a
+ * 20-feature row against 10.3 µs for JSON.stringify of the same object). The output is exactly
+ * `JSON.stringify` of the documented response shape (the tests compare the bytes), so the
+ * route's zod schema stays the contract and the OpenAPI document is unchanged.
+ */
+import type { OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
+import { jsonRecord as record, jsonValue as value, quote, recordText } from '../json-text.ts';
+import type { PredictResponse } from '../types.ts';
+
+/** An ISO 8601 event time, each distinct Date converted once (rows share one per view). */
+function isoWriter(): (v: unknown) => string {
+  let last: unknown;
+  let lastText = 'null';
+  return (v) => {
+    if (v === last) return lastText;
+    last = v;
+    lastText = v instanceof Date ? value(v) : value(v ?? null);
+    return lastText;
+  };
+}
+
+/** Keys of a record in insertion order, the order JSON.stringify writes them in. */
+function keysOf(values: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(values);
+}
+
+/**
+ * The `/v1/features` body: `{ features, rows: [{ values, statuses, eventTimestamps }] }` with
+ * event times as ISO 8601 strings (null when nothing was stored or for on-demand features).
+ */
+export function featuresJson(result: OnlineFeaturesResponse): string {
+  const quotedFeatures = result.features.map(quote);
+  let out = `{"features":[${quotedFeatures.join(',')}],"rows":[`;
+  const iso = isoWriter();
+  for (let r = 0; r < result.rows.length; r++) {
+    const row = result.rows[r]!;
+    // Rows of one response share their key order; they are read per row all the same, as
+    // JSON.stringify would, so a row built differently cannot be misnamed.
+    const valueKeys = keysOf(row.values);
+    const statusKeys = keysOf(row.statuses);
+    const timeKeys = keysOf(row.eventTimestamps);
+    out += `${r === 0 ? '' : ','}{"values":${record(valueKeys, quotedKeys(valueKeys, result.features, quotedFeatures), row.values, value)}`;
+    out += `,"statuses":${record(statusKeys, quotedKeys(statusKeys, result.features, quotedFeatures), row.statuses, value)}`;
+    out += `,"eventTimestamps":${record(timeKeys, quotedKeys(timeKeys, result.features, quotedFeatures), row.eventTimestamps, iso)}}`;
+  }
+  return `${out}]}`;
+}
+
+/** Quoted `keys`, reusing the quoted feature names when the keys are the features in order. */
+function quotedKeys(keys: readonly string[], features: readonly string[], quotedFeatures: readonly string[]): readonly string[] {
+  if (keys.length === features.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++) same = keys[i] === features[i];
+    if (same) return quotedFeatures;
+  }
+  return keys.map(quote);
+}
+
+/**
+ * The `/v1/predict` body: `{ model, version, predictions: [{ id, output, features, statuses, degraded }] }`.
+ * Feature and status text that the prediction log already wrote is reused.
+ */
+export function predictJson(response: PredictResponse): string {
+  let out = `{"model":${quote(response.model)},"version":${quote(response.version)},"predictions":[`;
+  for (let i = 0; i < response.predictions.length; i++) {
+    const p = response.predictions[i]!;
+    out += `${i === 0 ? '' : ','}{"id":${quote(p.id)},"output":${value(p.output)}`;
+    out += `,"features":${recordText(p.features)},"statuses":${recordText(p.statuses)}`;
+    out += `,"degraded":${p.degraded ? 'true' : 'false'}}`;
+  }
+  return `${out}]}`;
+}
