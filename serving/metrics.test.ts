@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FEATURE_STATUSES, type FeatureStatus } from '../featurestore/online-read.ts';
 import { createMetrics } from './metrics.ts';
 import { createLogHistogram } from './stats.ts';
 import { mulberry32 } from '../random.ts';
@@ -7,6 +8,14 @@ import { mulberry32 } from '../random.ts';
 function oracle(sorted: readonly number[], q: number): number {
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1] as number;
+}
+
+/** A featureStatuses event from readable counts: the flat `counts[f * 5 + s]` layout. */
+function statusEvent(model: string, byFeature: Record<string, Partial<Record<FeatureStatus, number>>>): { model: string; features: string[]; counts: Uint32Array } {
+  const features = Object.keys(byFeature);
+  const counts = new Uint32Array(features.length * FEATURE_STATUSES.length);
+  features.forEach((f, i) => FEATURE_STATUSES.forEach((status, s) => { counts[i * FEATURE_STATUSES.length + s] = byFeature[f]?.[status] ?? 0; }));
+  return { model, features, counts };
 }
 
 describe('createLogHistogram', () => {
@@ -79,7 +88,7 @@ describe('createMetrics', () => {
     a.observer.prediction({ model: 'churn', version: '1.0.0', rows: 8, latencyMs: 0.9, degraded: 2 });
     a.observer.onlineRead({ ms: 0.08, ok: true });
     a.observer.onlineRead({ ms: 50, ok: false });
-    a.observer.featureStatuses({ model: 'churn', counts: { spend: { PRESENT: 6, DEFAULTED: 2 }, plan: { OUTSIDE_MAX_AGE: 1 } } });
+    a.observer.featureStatuses(statusEvent('churn', { spend: { PRESENT: 6, DEFAULTED: 2 }, plan: { OUTSIDE_MAX_AGE: 1 } }));
     const text = await a.registry.metrics();
 
     expect(text).toContain('larder_http_request_duration_seconds_bucket{le="0.0001",route="/v1/predict/:model",method="POST",status="200",model="churn",version="1.0.0"} 0');
@@ -111,11 +120,12 @@ describe('createMetrics', () => {
   it('keeps feature status counts across scrapes (they are added to the counter at scrape time)', async () => {
     const m = createMetrics({ defaultMetrics: false });
     const line = (text: string): string | undefined => text.split('\n').find((l) => l.startsWith('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"}'));
-    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 2, PRESENT: 0 } } });
-    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 1 } } });
+    m.observer.featureStatuses(statusEvent('m', { x: { NULL_VALUE: 2, PRESENT: 0 } }));
+    // Another version's feature list (another array) adds into the same feature's counts.
+    m.observer.featureStatuses(statusEvent('m', { y: {}, x: { NULL_VALUE: 1 } }));
     expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 3');
     expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 3');
-    m.observer.featureStatuses({ model: 'm', counts: { x: { NULL_VALUE: 4 } } });
+    m.observer.featureStatuses(statusEvent('m', { x: { NULL_VALUE: 4 } }));
     expect(line(await m.registry.metrics())).toBe('larder_feature_status_total{model="m",feature="x",status="NULL_VALUE"} 7');
     expect(await m.registry.metrics()).not.toContain('status="PRESENT"');
   });

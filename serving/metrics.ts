@@ -9,6 +9,7 @@
  * collected into the same registry.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FEATURE_STATUSES } from '../featurestore/online-read.ts';
 import type { ServingObserver } from './types.ts';
 import { createLogHistogram, type LogHistogram } from './stats.ts';
 
@@ -55,6 +56,26 @@ export interface VersionStats {
 /** `GET /v1/stats`: per model, per version. */
 export interface ServingStats {
   readonly models: Record<string, Record<string, VersionStats>>;
+}
+
+/** Feature status counts of one model waiting for a scrape: per feature, one slot per status. */
+interface StatusCounts {
+  readonly byFeature: Map<string, Float64Array>;
+  /** The slots of a version's feature list, looked up once per list instead of once per feature. */
+  readonly byNames: WeakMap<readonly string[], readonly Float64Array[]>;
+}
+
+function slotsOf(counts: StatusCounts, names: readonly string[]): readonly Float64Array[] {
+  let slots = counts.byNames.get(names);
+  if (slots === undefined) {
+    slots = names.map((feature) => {
+      let into = counts.byFeature.get(feature);
+      if (into === undefined) counts.byFeature.set(feature, (into = new Float64Array(FEATURE_STATUSES.length)));
+      return into;
+    });
+    counts.byNames.set(names, slots);
+  }
+  return slots;
 }
 
 /** The metrics of one server: its registry, the predictor's observer and the transports' hooks. */
@@ -112,14 +133,18 @@ export function createMetrics(options: MetricsOptions = {}): ServingMetrics {
   const onlineSeconds = new Histogram({ name: `${prefix}online_read_duration_seconds`, help: 'Online store read latency', buckets: SHORT_BUCKETS_SECONDS, registers });
   const onlineFailures = new Counter({ name: `${prefix}online_read_failures_total`, help: 'Online store reads that failed or timed out', registers });
   // prom-client hashes the labels on every inc (children too); 20 features × every request is
-  // too many, so counts wait in this map until a scrape adds them.
-  const pendingStatuses = new Map<string, { readonly labels: Record<'model' | 'feature' | 'status', string>; n: number }>();
+  // too many, so counts wait in per-feature arrays (one slot per status) until a scrape adds them.
+  const pendingStatuses = new Map<string, StatusCounts>();
   new Counter({
     name: `${prefix}feature_status_total`, help: 'Served feature values by model, feature and status (PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE, DEFAULTED)',
     labelNames: ['model', 'feature', 'status'], registers,
     collect() {
-      for (const pending of pendingStatuses.values()) {
-        if (pending.n > 0) { this.inc(pending.labels, pending.n); pending.n = 0; }
+      for (const [model, counts] of pendingStatuses) {
+        for (const [feature, slots] of counts.byFeature) {
+          slots.forEach((n, s) => {
+            if (n > 0) { this.inc({ model, feature, status: FEATURE_STATUSES[s] as string }, n); slots[s] = 0; }
+          });
+        }
       }
     },
   });
@@ -182,17 +207,14 @@ export function createMetrics(options: MetricsOptions = {}): ServingMetrics {
       if (!e.ok) onlineFailures.inc();
     },
     featureStatuses(e) {
-      // Called per request for every feature: counted in a map, added to the counter at scrape time.
-      for (const feature in e.counts) {
-        const counts = e.counts[feature];
-        for (const status in counts) {
-          const n = counts[status as keyof typeof counts];
-          if (n === undefined || n <= 0) continue;
-          const key = `${e.model}\u0000${feature}\u0000${status}`;
-          const pending = pendingStatuses.get(key);
-          if (pending === undefined) pendingStatuses.set(key, { labels: { model: e.model, feature, status }, n });
-          else pending.n += n;
-        }
+      // Called per request: added into the model's per-feature slots, to the counter at scrape time.
+      let counts = pendingStatuses.get(e.model);
+      if (counts === undefined) pendingStatuses.set(e.model, (counts = { byFeature: new Map(), byNames: new WeakMap() }));
+      const slots = slotsOf(counts, e.features);
+      const width = FEATURE_STATUSES.length;
+      for (let f = 0; f < slots.length; f++) {
+        const into = slots[f]!;
+        for (let s = 0; s < width; s++) into[s]! += e.counts[f * width + s] ?? 0;
       }
     },
   };

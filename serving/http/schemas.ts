@@ -5,9 +5,9 @@
  * same schemas (JSON Schema 2020-12, what OpenAPI 3.1 speaks), so the two cannot drift.
  */
 import { z } from 'zod';
+import { FEATURE_STATUSES } from '../../featurestore/online-read.ts';
 
-const STATUSES = ['PRESENT', 'NULL_VALUE', 'NOT_FOUND', 'OUTSIDE_MAX_AGE', 'DEFAULTED'] as const;
-const featureStatus = z.enum(STATUSES);
+const featureStatus = z.enum(FEATURE_STATUSES as readonly [string, ...string[]]);
 const entityRow = z.record(z.string(), z.unknown()).describe('Join keys of the feature service (and request fields), by name');
 const entities = z.array(entityRow).min(1).describe('One object per row; at most `maxEntities` rows (413 beyond)');
 

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { isLarderError, larderError, reasonOf } from '../../errors.ts';
 import { DuckDBEngine } from '../../featurestore/offline/duckdb.ts';
 import { sqlLiteral } from '../../featurestore/offline/sql.ts';
+import { jsonValue, quote, recordText } from '../json-text.ts';
 
 /** Sampling, flushing and placement of the prediction log. */
 export interface PredictionLogOptions {
@@ -74,15 +75,21 @@ export function predictionLogGlob(dir: string, model?: string): string {
   return join(dir, 'day=*', `model=${model ?? '*'}`, '*.parquet');
 }
 
-/** Record → one NDJSON line; nested objects stay JSON and become JSON text columns in the file. */
+/**
+ * Record → one NDJSON line; nested objects stay JSON and become JSON text columns in the file.
+ * The features' and statuses' text is remembered for the HTTP answer (`recordText`), which
+ * writes the same objects right after.
+ */
 function line(r: PredictionRecord): string {
-  const row = {
-    id: r.id, time_ms: r.time.getTime(), model: r.model, version: r.version, entity: r.entity, features: r.features,
-    statuses: r.statuses, output: r.output, latency_ms: r.latencyMs, degraded: r.degraded,
-  };
   try {
-    return JSON.stringify(row);
+    return `{"id":${quote(r.id)},"time_ms":${jsonValue(r.time.getTime())},"model":${quote(r.model)},"version":${quote(r.version)}` +
+      `,"entity":${JSON.stringify(r.entity)},"features":${recordText(r.features, true)},"statuses":${recordText(r.statuses, true)}` +
+      `,"output":${jsonValue(r.output)},"latency_ms":${jsonValue(r.latencyMs)},"degraded":${r.degraded ? 'true' : 'false'}}`;
   } catch {
+    const row = {
+      id: r.id, time_ms: r.time.getTime(), model: r.model, version: r.version, entity: r.entity, features: r.features,
+      statuses: r.statuses, output: r.output, latency_ms: r.latencyMs, degraded: r.degraded,
+    };
     // Only bigints (which JSON cannot hold) get here; a replacer on every record would cost more.
     return JSON.stringify(row, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   }
@@ -124,6 +131,7 @@ export class PredictionLog {
   #writing: Promise<void> = Promise.resolve();
   #engine: Promise<DuckDBEngine> | undefined;
   #seq = 0;
+  #lastPartition: { readonly day: number; readonly model: string; readonly text: string } | undefined;
   #closed = false;
   #stats = { offered: 0, sampled: 0, written: 0, files: 0, dropped: 0 };
 
@@ -148,7 +156,7 @@ export class PredictionLog {
     this.#stats.offered += records.length;
     for (const record of records) {
       if (this.#rate < 1 && this.#random() >= this.#rate) continue;
-      const partition = `day=${record.time.toISOString().slice(0, 10)}/model=${record.model}`;
+      const partition = this.#partition(record);
       let lines = this.#buffer.get(partition);
       if (lines === undefined) this.#buffer.set(partition, lines = []);
       lines.push(line(record));
@@ -156,6 +164,16 @@ export class PredictionLog {
       this.#stats.sampled++;
     }
     if (this.#buffered >= this.#flushRows) void this.flush().catch(() => undefined);
+  }
+
+  /** `day=YYYY-MM-DD/model=NAME`; the last one is kept, since a request's records share it. */
+  #partition(record: PredictionRecord): string {
+    const day = Math.floor(record.time.getTime() / 86_400_000);
+    const last = this.#lastPartition;
+    if (last !== undefined && last.day === day && last.model === record.model) return last.text;
+    const text = `day=${record.time.toISOString().slice(0, 10)}/model=${record.model}`;
+    this.#lastPartition = { day, model: record.model, text };
+    return text;
   }
 
   /** Writes what is buffered; resolves when it (and any write before it) is on disk. */

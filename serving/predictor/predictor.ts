@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { isLarderError, larderError, reasonOf } from '../../errors.ts';
 import type { OnlineFeaturesRequest, OnlineFeaturesResponse } from '../../featurestore/online-read.ts';
 import type { FeatureStore } from '../../featurestore/store.ts';
+import type { ModelServingSpec } from '../../registry/models/serving-spec.ts';
 import type { ModelVersionView } from '../../registry/models/types.ts';
 import type { InferRequest, InferResponse, ModelMetadata, PredictRequest, PredictResponse, Predictor, ServingObserver } from '../types.ts';
 import { defaultedFeatures } from './fallback.ts';
@@ -24,6 +25,14 @@ import { PredictionLog, type PredictionRecord } from './prediction-log.ts';
 import { assemblePredictions, checkEntities, checkModelRef, featureColumns, invalid } from './requests.ts';
 import { openRawSession } from './session.ts';
 import { feedsFromV2, outputNames, v2Datatype, v2FromRaw, v2Shape } from './v2.ts';
+
+/** A serving spec's feature names, in its order: one array per spec (the metrics key their counts by it). */
+const featureNames = new WeakMap<ModelServingSpec, readonly string[]>();
+function featureNamesOf(spec: ModelServingSpec): readonly string[] {
+  let names = featureNames.get(spec);
+  if (names === undefined) featureNames.set(spec, (names = spec.features.map((f) => f.name)));
+  return names;
+}
 
 /** A Predictor with what it holds, for the transports and tests. */
 export interface LarderPredictor extends Predictor {
@@ -118,6 +127,7 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
       let online: OnlineFeaturesResponse;
       let storeDown = false;
       try {
+        if (request.cancelled?.() === true) throw larderError('LARDER_E_ABORTED', { what: 'prediction' });
         try {
           online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
         } catch (error) {
@@ -133,11 +143,11 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
         throw error;
       }
 
-      const names = spec.features.map((f) => f.name);
-      const outputs = await ticket.submit(featureColumns(online.rows, names), rows.length, request.signal);
+      const names = featureNamesOf(spec);
+      const outputs = await ticket.submit(featureColumns(online.rows, names), rows.length, { signal: request.signal, cancelled: request.cancelled });
       const { predictions, counts, degradedRows } = assemblePredictions(request.requestId ?? randomUUID(), online.rows, names, outputs, storeDown);
       const latencyMs = performance.now() - started;
-      observer?.featureStatuses({ model: view.name, counts });
+      observer?.featureStatuses({ model: view.name, features: names, counts });
       observer?.prediction({ model: view.name, version: view.version, rows: rows.length, latencyMs, degraded: degradedRows });
       if (log !== undefined) {
         const time = new Date();

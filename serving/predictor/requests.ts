@@ -4,11 +4,16 @@
  * assembly of predictions from online rows and model outputs. Pure: no store, no session.
  */
 import { larderError } from '../../errors.ts';
-import type { FeatureStatus, OnlineFeatureRow } from '../../featurestore/online-read.ts';
+import { FEATURE_STATUSES, type FeatureStatus, type OnlineFeatureRow } from '../../featurestore/online-read.ts';
 import type { Prediction } from '../types.ts';
 
-/** Statuses that leave a prediction not degraded: a stored value, or a stored null. */
-const OK_STATUSES: ReadonlySet<FeatureStatus> = new Set(['PRESENT', 'NULL_VALUE']);
+/** A status's index in FEATURE_STATUSES (the layout of per-feature counts). */
+const STATUS_INDEX: Readonly<Record<FeatureStatus, number>> = {
+  PRESENT: 0, NULL_VALUE: 1, NOT_FOUND: 2, OUTSIDE_MAX_AGE: 3, DEFAULTED: 4,
+};
+for (const [i, status] of FEATURE_STATUSES.entries()) if (STATUS_INDEX[status] !== i) throw new Error(`STATUS_INDEX is out of step at ${status}`);
+/** Indexes below this are statuses that leave a prediction not degraded: a stored value, or a stored null. */
+const FIRST_DEGRADED = 2;
 
 /** Throws a 400 `LARDER_E_INVALID_REQUEST`. */
 export function invalid(reason: string): never {
@@ -55,8 +60,11 @@ export function featureColumns(rows: readonly OnlineFeatureRow[], names: readonl
 /** The predictions of one request, with what the observer is told about them. */
 export interface AssembledPredictions {
   readonly predictions: Prediction[];
-  /** Per feature, how many rows had each status. */
-  readonly counts: Record<string, Partial<Record<FeatureStatus, number>>>;
+  /**
+   * How many rows had each status, per feature: `counts[f * 5 + s]` for feature `names[f]` and
+   * status `FEATURE_STATUSES[s]`.
+   */
+  readonly counts: Uint32Array;
   readonly degradedRows: number;
 }
 
@@ -67,24 +75,38 @@ export interface AssembledPredictions {
 export function assemblePredictions(
   requestId: string, rows: readonly OnlineFeatureRow[], names: readonly string[], outputs: Float64Array, storeDown: boolean,
 ): AssembledPredictions {
-  const counts: Record<string, Partial<Record<FeatureStatus, number>>> = {};
-  for (const name of names) counts[name] = {};
+  const width = FEATURE_STATUSES.length;
+  const counts = new Uint32Array(names.length * width);
   let degradedRows = 0;
+  // The online rows usually hold exactly the model's features in its order (the model was
+  // trained on the service): their objects are then the prediction's own, not copied.
+  const first = rows[0];
+  const shared = first !== undefined && sameKeys(Object.keys(first.values), names) && sameKeys(Object.keys(first.statuses), names);
   const predictions = rows.map((row, i): Prediction => {
-    const features: Record<string, unknown> = {};
-    const statuses: Record<string, FeatureStatus> = {};
+    const own = shared && (i === 0 || (sameKeys(Object.keys(row.values), names) && sameKeys(Object.keys(row.statuses), names)));
+    const features: Record<string, unknown> = own ? row.values : {};
+    const statuses: Record<string, FeatureStatus> = own ? row.statuses : {};
     let degraded = storeDown;
-    for (const name of names) {
+    for (let f = 0; f < names.length; f++) {
+      const name = names[f]!;
       const status = row.statuses[name] ?? 'NOT_FOUND';
-      features[name] = row.values[name] ?? null;
-      statuses[name] = status;
-      if (!OK_STATUSES.has(status)) degraded = true;
-      const count = counts[name]!;
-      count[status] = (count[status] ?? 0) + 1;
+      if (!own) {
+        features[name] = row.values[name] ?? null;
+        statuses[name] = status;
+      }
+      const s = STATUS_INDEX[status];
+      if (s >= FIRST_DEGRADED) degraded = true;
+      counts[f * width + s]!++;
     }
     if (degraded) degradedRows++;
     const output = outputs[i]!;
     return { id: `${requestId}-${i}`, output: Number.isNaN(output) ? null : output, features, statuses, degraded };
   });
   return { predictions, counts, degradedRows };
+}
+
+function sameKeys(keys: readonly string[], names: readonly string[]): boolean {
+  if (keys.length !== names.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== names[i]) return false;
+  return true;
 }
