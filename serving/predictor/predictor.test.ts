@@ -219,7 +219,7 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
     }
   });
 
-  it('merges 64 concurrent single-row requests into a few runs with the same outputs as unbatched', async () => {
+  it('merges 64 concurrent single-row requests into a few reads and runs with the same answers as unbatched', async () => {
     const batched = recorder();
     const alone = recorder();
     const merged = createPredictor(store, { now: () => NOW, log: false, batching: { maxQueueDelayUs: 2000 } }, batched.observer);
@@ -230,18 +230,37 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
       await unbatched.predict({ model: 'churn', entities: rows.slice(0, 1) });
       batched.events.batch.length = 0;
       alone.events.batch.length = 0;
+      batched.events.onlineRead.length = 0;
+      alone.events.onlineRead.length = 0;
       const [a, b] = await Promise.all([
         Promise.all(rows.map((row) => merged.predict({ model: 'churn', entities: [row] }))),
         Promise.all(rows.map((row) => unbatched.predict({ model: 'churn', entities: [row] }))),
       ]);
-      a.forEach((r, i) => expect(r.predictions[0]!.output).toBe(b[i]!.predictions[0]!.output));
+      a.forEach((r, i) => {
+        const { id: _a, ...merged0 } = r.predictions[0]!;
+        const { id: _b, ...alone0 } = b[i]!.predictions[0]!;
+        expect(merged0).toEqual(alone0);
+      });
+      // The batched model's requests shared their online reads; the unbatched one's read alone.
+      expect(batched.events.onlineRead.length).toBeLessThan(16);
+      expect(alone.events.onlineRead).toHaveLength(64);
       const runs = batched.events.batch;
       expect(runs.reduce((n, e) => n + e.requests, 0)).toBe(64);
       expect(runs.length).toBeLessThanOrEqual(16);
       expect(Math.max(...runs.map((e) => e.requests))).toBeGreaterThan(1);
       expect(alone.events.batch).toHaveLength(64);
       expect(alone.events.batch.every((e) => e.requests === 1)).toBe(true);
-      console.info(`batching: 64 concurrent requests → ${runs.length} runs (${runs.map((e) => e.requests).join(', ')}); unbatched → 64 runs`);
+      console.info(`batching: 64 concurrent requests → ${batched.events.onlineRead.length} reads, ${runs.length} runs (${runs.map((e) => e.requests).join(', ')}); unbatched → 64 reads, 64 runs`);
+
+      // A bad request among good ones gets its own 400 (its own row number); the others answer.
+      const mixed = await Promise.allSettled([
+        merged.predict({ model: 'churn', entities: [rows[1]!] }),
+        merged.predict({ model: 'churn', entities: [{ customer_id: 'c2' }, { customer: 'c3' }] }),
+        merged.predict({ model: 'churn', entities: [rows[4]!] }),
+      ]);
+      expect(mixed.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((mixed[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'LARDER_E_INVALID_REQUEST', message: expect.stringContaining('entities[1]') });
+      expect((mixed[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof merged.predict>>>).value.predictions[0]!.output).toBe(b[4]!.predictions[0]!.output);
     } finally {
       await Promise.all([merged.close(), unbatched.close()]);
     }

@@ -3,7 +3,8 @@
  * `createPredictor`: the `Predictor` behind `larder serve` (HTTP and gRPC). A predict request is
  * checked (rows, limits), its `model@version|alias` resolved to a version, every row's features
  * read in one online round trip (request fields and on-demand views included, declared defaults
- * applied), the rows run through the version's dynamic batcher, and each prediction answered
+ * applied; for a batched model, merged with the reads of concurrent requests), the rows run
+ * through the version's dynamic batcher, and each prediction answered
  * with the values it was fed, their statuses and `degraded`, then offered to the prediction log.
  * When the online store is down the model is fed defaults and every row is `degraded` — or the
  * request is refused with 503 when the model requires fresh features; the store reconnects by
@@ -22,6 +23,7 @@ import { ServedModels, type SessionOpener } from './models.ts';
 import { batchingFor, PREDICTOR_DEFAULTS, type PredictorOptions } from './options.ts';
 import { InferencePool } from './pool.ts';
 import { PredictionLog, type PredictionRecord } from './prediction-log.ts';
+import { ReadCoalescer } from './read-coalescer.ts';
 import { assemblePredictions, checkEntities, checkModelRef, featureColumns, invalid } from './requests.ts';
 import { openRawSession } from './session.ts';
 import { feedsFromV2, outputNames, v2Datatype, v2FromRaw, v2Shape } from './v2.ts';
@@ -92,6 +94,15 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     }
   };
 
+  // Batched models also merge their requests' online reads (one read per group, see read-coalescer).
+  const coalescer = new ReadCoalescer((service, entities) => readOnline({ service, entities }), options.batching?.maxBatchSize ?? 256);
+  const coalesces = new Map<string, boolean>();
+  const coalescesFor = (model: string): boolean => {
+    let on = coalesces.get(model);
+    if (on === undefined) coalesces.set(model, (on = batchingFor(options, model).enabled !== false));
+    return on;
+  };
+
   const resolveVersion = (model: string, version: string | undefined): Promise<ModelVersionView> => models.resolve(model, version ?? 'champion');
 
   /** Runs `work` as in-flight work that `close()` waits for; refuses it once closing. */
@@ -129,7 +140,9 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
       try {
         if (request.cancelled?.() === true) throw larderError('LARDER_E_ABORTED', { what: 'prediction' });
         try {
-          online = await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
+          online = request.signal === undefined && coalescesFor(view.name)
+            ? await coalescer.read(service, rows)
+            : await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
         } catch (error) {
           if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
           if (options.models?.[view.name]?.requireFreshFeatures === true) {

@@ -53,7 +53,11 @@ export function checkEntities(entities: unknown, max: number): Record<string, un
 /** Feature columns in the model's order, from online rows. */
 export function featureColumns(rows: readonly OnlineFeatureRow[], names: readonly string[]): Record<string, unknown[]> {
   const columns: Record<string, unknown[]> = {};
-  for (const name of names) columns[name] = rows.map((row) => row.values[name] ?? null);
+  for (const name of names) {
+    const column = new Array<unknown>(rows.length);
+    for (let i = 0; i < rows.length; i++) column[i] = rows[i]!.values[name] ?? null;
+    columns[name] = column;
+  }
   return columns;
 }
 
