@@ -266,6 +266,35 @@ describe('createPredictor on a trained churn model (real DuckDB, onnxruntime, re
     }
   });
 
+  it('merges concurrent feature reads of the same features; each caller gets its own rows or its own error', async () => {
+    const { events, observer } = recorder();
+    const predictor = createPredictor(store, { now: () => NOW, log: false }, observer);
+    try {
+      const alone = await Promise.all(customers.slice(0, 6).map(async (customer_id) => (await predictor.features({ service: 'churn', entities: [{ customer_id }] })).rows[0]));
+      events.onlineRead.length = 0;
+      const [together, pair, refs] = await Promise.all([
+        Promise.all(customers.slice(0, 6).map(async (customer_id) => (await predictor.features({ service: 'churn', entities: [{ customer_id }] })).rows[0])),
+        predictor.features({ service: 'churn', entities: [{ customer_id: 'c1' }, { customer_id: 'c0' }] }),
+        predictor.features({ features: ['customer_activity:spend'], entities: [{ customer_id: 'c0' }] }),
+      ]);
+      expect(together).toEqual(alone);
+      expect(pair.rows).toEqual([alone[1], alone[0]]);
+      expect(refs.features).toEqual(['spend']);
+      // The service's 7 reads went out as one; the refs read as another.
+      expect(events.onlineRead).toHaveLength(2);
+
+      // A bad row fails the merged read; each request is then read alone and gets its own answer.
+      const [good, bad] = await Promise.allSettled([
+        predictor.features({ service: 'churn', entities: [{ customer_id: 'c1' }] }),
+        predictor.features({ service: 'churn', entities: [{ customer_id: 'c1' }, { nobody: 1 }] }),
+      ]);
+      expect((good as PromiseFulfilledResult<{ rows: unknown[] }>).value.rows).toEqual([alone[1]]);
+      expect((bad as PromiseRejectedResult).reason).toMatchObject({ code: 'LARDER_E_INVALID_REQUEST', message: expect.stringContaining('entities[1]') });
+    } finally {
+      await predictor.close();
+    }
+  });
+
   it('follows a promotion and a rollback of the champion within aliasRefreshMs; explicit versions stay put', async () => {
     // A second version without a second training: the same graph with a metadata_props entry
     // (ModelProto field 14) appended, so its bytes and sha256 differ.

@@ -23,7 +23,7 @@ import { ServedModels, type SessionOpener } from './models.ts';
 import { batchingFor, PREDICTOR_DEFAULTS, type PredictorOptions } from './options.ts';
 import { InferencePool } from './pool.ts';
 import { PredictionLog, type PredictionRecord } from './prediction-log.ts';
-import { ReadCoalescer } from './read-coalescer.ts';
+import { coalesceKey, ReadCoalescer, type ReadShape } from './read-coalescer.ts';
 import { assemblePredictions, checkEntities, checkModelRef, featureColumns, invalid } from './requests.ts';
 import { openRawSession } from './session.ts';
 import { feedsFromV2, outputNames, v2Datatype, v2FromRaw, v2Shape } from './v2.ts';
@@ -95,7 +95,7 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
   };
 
   // Batched models also merge their requests' online reads (one read per group, see read-coalescer).
-  const coalescer = new ReadCoalescer((service, entities) => readOnline({ service, entities }), options.batching?.maxBatchSize ?? 256);
+  const coalescer = new ReadCoalescer((shape, entities) => readOnline({ ...shape, entities }), options.batching?.maxBatchSize ?? 256);
   const coalesces = new Map<string, boolean>();
   const coalescesFor = (model: string): boolean => {
     let on = coalesces.get(model);
@@ -141,7 +141,7 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
         if (request.cancelled?.() === true) throw larderError('LARDER_E_ABORTED', { what: 'prediction' });
         try {
           online = request.signal === undefined && coalescesFor(view.name)
-            ? await coalescer.read(service, rows)
+            ? await coalescer.read(coalesceKey({ service })!, { service }, rows)
             : await readOnline({ service, entities: rows, ...(request.signal === undefined ? {} : { signal: request.signal }) });
         } catch (error) {
           if (!isLarderError(error) || error.code !== 'LARDER_E_ONLINE_UNAVAILABLE') throw error;
@@ -231,8 +231,16 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     features: (request) => tracked(async () => {
       if (typeof request !== 'object' || request === null) invalid('the request must be an object');
       // No rows is a valid (empty) read here; the rows themselves are checked by the read.
-      if (Array.isArray(request.entities) && request.entities.length > 0) checkEntities(request.entities, maxEntities);
-      return readOnline(request);
+      if (!Array.isArray(request.entities) || request.entities.length === 0) return readOnline(request);
+      const rows = checkEntities(request.entities, maxEntities);
+      // Concurrent reads of the same features are merged, unless this one has its own signal, clock or bound.
+      const shape: ReadShape = {
+        ...(request.service === undefined ? {} : { service: request.service }),
+        ...(request.features === undefined ? {} : { features: request.features }),
+        ...(request.fullFeatureNames === undefined ? {} : { fullFeatureNames: request.fullFeatureNames }),
+      };
+      const key = request.signal === undefined && request.now === undefined && request.timeoutMs === undefined ? coalesceKey(shape) : undefined;
+      return key === undefined ? readOnline(request) : coalescer.read(key, shape, rows);
     }),
     close() {
       // Requests already taken finish (and are logged); then sessions, the log and the pool close.
