@@ -7,6 +7,7 @@
  * pipelines at ~200k rows/s. Written here it costs a few hundred nanoseconds.
  */
 import type { ByteWriter } from './bytes.ts';
+import { EntityKeySet, KeySeen } from './entity-key-set.ts';
 import type { EncodedRows } from './value-codec.ts';
 
 /** One batch of a `write` call: rows `start..end`. */
@@ -38,29 +39,17 @@ export function repeatsKey(entityKeys: readonly string[], start: number, end: nu
   }
 }
 
-let slots = new Int32Array(1 << 12);
+const callKeys = new EntityKeySet();
 
 /**
- * Whether the first `count` entity keys are all different: an open-addressing table of row
- * numbers by an FNV-1a hash of each key, strings compared only when hashes meet. A `Set` of
- * the 50 000 keys of a materialization batch cost several times as much.
+ * Whether the first `count` entity keys are all different (entity-key-set.ts: hashes in an
+ * open-addressing table; a `Set` of the 50 000 keys of a materialization batch cost several
+ * times as much). A false "no" is possible at odds of about count² / 2^64, and only sends the
+ * call through the script.
  */
 export function distinctKeys(entityKeys: readonly string[], count: number): boolean {
-  let size = slots.length;
-  while (size < 2 * count) size *= 2;
-  if (size !== slots.length) slots = new Int32Array(size);
-  else slots.fill(0);
-  const mask = size - 1;
-  for (let i = 0; i < count; i++) {
-    const key = entityKeys[i] as string;
-    let hash = 0x811c9dc5;
-    for (let c = 0; c < key.length; c++) hash = Math.imul(hash ^ key.charCodeAt(c), 0x01000193);
-    for (let at = hash & mask; ; at = (at + 1) & mask) {
-      const held = slots[at] as number;
-      if (held === 0) { slots[at] = i + 1; break; }
-      if (entityKeys[held - 1] === key) return false;
-    }
-  }
+  callKeys.clear(count);
+  for (let i = 0; i < count; i++) if (callKeys.add(entityKeys[i] as string) === KeySeen.Repeat) return false;
   return true;
 }
 
@@ -99,11 +88,30 @@ function bulkKey(w: ByteWriter, keyPrefix: Buffer, entityKey: string): void {
   crlf(w);
 }
 
-function bulkValue(w: ByteWriter, encoded: EncodedRows, i: number): void {
+/**
+ * Copies `from..to` of `src` (a view of `bytes`) into `w`. Values of up to a few hundred bytes go
+ * 4 bytes at a time through DataViews: for 1M values of 91 bytes a byte loop cost ~0.25 s of the
+ * materialization's main thread, `set(subarray)` half that (an object per call), this a quarter.
+ */
+function copyBytes(w: ByteWriter, bytes: Buffer, src: DataView, from: number, to: number): void {
+  w.ensure(to - from);
+  if (to - from > 256) {
+    w.bytes(bytes, from, to);
+    return;
+  }
+  const dv = w.dv;
+  let at = w.pos;
+  let i = from;
+  for (; i + 4 <= to; i += 4, at += 4) dv.setInt32(at, src.getInt32(i, true), true);
+  for (; i < to; i++, at++) dv.setUint8(at, src.getUint8(i));
+  w.pos = at;
+}
+
+function bulkValue(w: ByteWriter, encoded: EncodedRows, src: DataView, i: number): void {
   const from = i === 0 ? 0 : (encoded.ends[i - 1] as number);
   const to = encoded.ends[i] as number;
   bulkHeader(w, to - from);
-  w.bytes(encoded.bytes, from, to);
+  copyBytes(w, encoded.bytes, src, from, to);
   crlf(w);
 }
 
@@ -119,12 +127,13 @@ export function writeBatchCommand(
 ): Buffer {
   const { start, end } = slice;
   const n = end - start;
+  const src = new DataView(encoded.bytes.buffer, encoded.bytes.byteOffset, encoded.bytes.length);
   w.pos = 0;
   if (command.kind === 'msetnx') {
     w.ascii(`*${1 + 2 * n}\r\n$6\r\nMSETNX\r\n`);
     for (let i = start; i < end; i++) {
       bulkKey(w, keyPrefix, entityKeys[i] as string);
-      bulkValue(w, encoded, i);
+      bulkValue(w, encoded, src, i);
     }
     return w.view();
   }
@@ -133,7 +142,7 @@ export function writeBatchCommand(
   w.ascii(`*${4 + n * (expiring ? 3 : 2)}\r\n$7\r\nEVALSHA\r\n$${sha.length}\r\n${sha}\r\n$${String(n).length}\r\n${n}\r\n`);
   for (let i = start; i < end; i++) bulkKey(w, keyPrefix, entityKeys[i] as string);
   w.ascii(`$${flags.length}\r\n${flags}\r\n`);
-  for (let i = start; i < end; i++) bulkValue(w, encoded, i);
+  for (let i = start; i < end; i++) bulkValue(w, encoded, src, i);
   if (expiring) {
     for (let i = start; i < end; i++) {
       const px = String(expiresInMs[i]);
