@@ -5,7 +5,8 @@
  * ModelMetadata, ModelInfer) on one port, every call answered by the same `Predictor` as the
  * HTTP API. The protos are loaded at start (`proto.ts`); wire messages are mapped to the
  * predictor's plain data (`struct.ts`, `tensors.ts`) and errors to gRPC statuses (`status.ts`).
- * A cancelled call aborts the predictor's work through its `signal`. `close()` stops taking
+ * A cancelled call's predictions are dropped before they run (the predictor polls
+ * `call.cancelled`); raw-tensor inference gets an AbortSignal. `close()` stops taking
  * calls, lets running ones finish (`tryShutdown`), and forces the rest after a timeout; it does
  * not close the predictor, which belongs to whoever made it.
  */
@@ -72,19 +73,17 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const server = new Server({ 'grpc.max_receive_message_length': maxBytes });
   let closing = false;
 
-  /** One unary method: auth, cancellation → AbortSignal, errors → statuses, metrics. */
-  const unary = <Req, Res>(route: string, scope: ApiScope | null, handle: (request: Req, signal: AbortSignal) => Promise<Answer<Res>>) =>
+  /** One unary method: auth, cancellation (polled, or an AbortSignal made on demand), errors → statuses, metrics. */
+  const unary = <Req, Res>(route: string, scope: ApiScope | null, handle: (request: Req, cancel: CallCancellation) => Promise<Answer<Res>>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       const start = performance.now();
-      const abort = new AbortController();
-      call.on('cancelled', () => abort.abort(new Error('the client cancelled the call')));
       const observe = (status: number, model?: string, version?: string): void => {
         metrics?.httpRequest({ route, method: 'GRPC', status, ...(model === undefined ? {} : { model }), ...(version === undefined ? {} : { version }), seconds: (performance.now() - start) / 1000 });
       };
       void (async () => {
         try {
           if (scope !== null) authorizeCall(keys, metadataText(call.metadata.get('authorization')), scope);
-          const answer = await handle(call.request, abort.signal);
+          const answer = await handle(call.request, cancellationOf(call));
           callback(null, answer.response);
           observe(200, answer.model, answer.version);
         } catch (error) {
@@ -99,13 +98,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     };
 
   const larder: UntypedServiceImplementation = {
-    GetFeatures: unary<WireGetFeatures, unknown>('/larder.v1.Larder/GetFeatures', 'features', async (req, signal) => {
+    // No signal: the read is one round trip bounded by the store's timeout (and can then be merged with concurrent ones).
+    GetFeatures: unary<WireGetFeatures, unknown>('/larder.v1.Larder/GetFeatures', 'features', async (req) => {
       const request: OnlineFeaturesRequest = {
         ...(req.service === '' ? {} : { service: req.service }),
         ...(req.features.length === 0 ? {} : { features: req.features }),
         entities: req.entities.map(fromProtoStruct),
         fullFeatureNames: req.full_feature_names,
-        signal,
       };
       const result = await predictor.features(request);
       return {
@@ -115,13 +114,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         },
       };
     }),
-    Predict: unary<WirePredict, unknown>('/larder.v1.Larder/Predict', 'predict', async (req, signal) => {
+    Predict: unary<WirePredict, unknown>('/larder.v1.Larder/Predict', 'predict', async (req, cancel) => {
       const result = await predictor.predict({
         model: req.model,
         ...(req.version === '' ? {} : { version: req.version }),
         entities: req.entities.map(fromProtoStruct),
         ...(req.request_id === '' ? {} : { requestId: req.request_id }),
-        signal,
+        cancelled: cancel.cancelled,
       });
       return {
         model: result.model,
@@ -148,8 +147,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const m = await predictor.metadata(req.name, req.version === '' ? undefined : req.version);
       return { model: m.name, response: { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs, outputs: m.outputs } };
     }),
-    ModelInfer: unary<WireInferRequest, unknown>('/inference.GRPCInferenceService/ModelInfer', 'predict', async (req, signal) => {
-      const result = await predictor.infer(inferRequestFromWire(req, signal));
+    ModelInfer: unary<WireInferRequest, unknown>('/inference.GRPCInferenceService/ModelInfer', 'predict', async (req, cancel) => {
+      const result = await predictor.infer(inferRequestFromWire(req, cancel.signal()));
       return { model: result.model_name, version: result.model_version, response: inferResponseToWire(result, req.raw_input_contents.length > 0) };
     }),
   };
@@ -172,6 +171,29 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         server.tryShutdown(() => { clearTimeout(force); resolve(); });
       });
       return closed;
+    },
+  };
+}
+
+/** How a handler learns that its caller cancelled: a check to poll, or a signal, made only when asked for. */
+interface CallCancellation {
+  readonly cancelled: () => boolean;
+  signal(): AbortSignal;
+}
+
+function cancellationOf(call: ServerUnaryCall<unknown, unknown>): CallCancellation {
+  let abort: AbortController | undefined;
+  return {
+    cancelled: () => call.cancelled,
+    signal() {
+      if (abort === undefined) {
+        const controller = new AbortController();
+        abort = controller;
+        const cancel = (): void => controller.abort(new Error('the client cancelled the call'));
+        if (call.cancelled) cancel();
+        else call.on('cancelled', cancel);
+      }
+      return abort.signal;
     },
   };
 }
