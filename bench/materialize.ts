@@ -8,7 +8,11 @@
  * `redis-benchmark -P 64 -r 1000000 -n 2000000 -t hset` in the same run (target: ≥ 50% of it).
  * The project's keys are removed at the end.
  *
- *   node --import tsx bench/materialize.ts [--entities 1000000] [--rows 1] [--online redis|memory] [--memory-limit 512MB] [--threads N] [--json]
+ *   node --import tsx bench/materialize.ts [--entities 1000000] [--rows 1] [--online redis|memory] [--pull auto|latest|candidates] [--no-reference] [--memory-limit 512MB] [--threads N] [--json]
+ *
+ * `--pull` picks how rows leave DuckDB (materialize.ts; default auto): `latest` is the grouped pull
+ * alone, as before 2026-11-29. `--no-reference` skips redis-benchmark (for back-to-back CPU
+ * comparisons of two versions; the % target needs it).
  *
  * 10M-row source shapes: `--entities 50000 --rows 200` (daily snapshots) and `--entities 1000000 --rows 10`.
  */
@@ -33,6 +37,7 @@ const project = `bench_materialize_${randomBytes(4).toString('hex')}`;
 const log = (line: string): void => { if (opts['json'] === undefined) console.log(line); };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const FEATURES = 10;
+const pull = opts['pull'] === 'latest' || opts['pull'] === 'candidates' ? opts['pull'] : 'auto';
 
 async function writeProject(dir: string): Promise<void> {
   mkdirSync(path.join(dir, 'features'), { recursive: true });
@@ -72,11 +77,12 @@ async function redisCpuSeconds(redisUrl: string): Promise<number> {
 }
 
 const root = mkdtempSync(path.join(tmpdir(), 'larder-bench-materialize-'));
-const results: Record<string, unknown> = { online: onlineType, entities, rowsPerEntity, sourceRows: entities * rowsPerEntity, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
+const results: Record<string, unknown> = { online: onlineType, pull, entities, rowsPerEntity, sourceRows: entities * rowsPerEntity, loadBefore: loadavg().map((l) => Number(l.toFixed(2))) };
 try {
   log(`materialize ${fmt(entities * rowsPerEntity)} source rows (${fmt(entities)} entities × ${rowsPerEntity}) × ${FEATURES} float64 into ${onlineType}`);
   await writeProject(root);
-  const before = onlineType === 'redis' ? await redisBenchmarkHset(url) : undefined;
+  const reference = onlineType === 'redis' && opts['no-reference'] === undefined;
+  const before = reference ? await redisBenchmarkHset(url) : undefined;
   if (before !== undefined) log(`  redis-benchmark -P 64 -t hset (before): ${fmt(before)} req/s`);
   const rssBefore = process.memoryUsage().rss;
   const store = await openStore({ dir: root });
@@ -84,21 +90,21 @@ try {
     await store.apply();
     const redisCpuBefore = onlineType === 'redis' ? await redisCpuSeconds(url) : 0;
     const cpuBefore = process.cpuUsage();
-    const [result] = await store.materialize({ end: new Date('2100-01-01T00:00:00Z') });
+    const [result] = await store.materialize({ end: new Date('2100-01-01T00:00:00Z'), pull });
     const cpu = process.cpuUsage(cpuBefore);
     const redisCpu = onlineType === 'redis' ? await redisCpuSeconds(url) - redisCpuBefore : 0;
     const peakRss = process.resourceUsage().maxRSS * 1024;
     Object.assign(results, {
-      rows: result?.rows, seconds: result?.seconds, rowsPerSecond: result?.rowsPerSecond, rssBeforeMB: Math.round(rssBefore / 2 ** 20), peakRssMB: Math.round(peakRss / 2 ** 20),
+      rows: result?.rows, pulled: result?.pull, written: result?.written, skippedOlder: result?.skippedOlder, seconds: result?.seconds, rowsPerSecond: result?.rowsPerSecond, rssBeforeMB: Math.round(rssBefore / 2 ** 20), peakRssMB: Math.round(peakRss / 2 ** 20),
       cpuSeconds: { process: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)), ...(onlineType === 'redis' ? { redisServer: Number(redisCpu.toFixed(2)) } : {}) },
     });
-    log(`  larder materialize: ${fmt(result?.rows ?? 0)} rows in ${result?.seconds.toFixed(2)} s = ${fmt(result?.rowsPerSecond ?? 0)} rows/s; peak RSS ${fmt(peakRss / 2 ** 20)} MB`);
+    log(`  larder materialize (pull ${pull} → ${result?.pull}): ${fmt(result?.rows ?? 0)} rows (${fmt(result?.written ?? 0)} written) in ${result?.seconds.toFixed(2)} s = ${fmt(result?.rowsPerSecond ?? 0)} rows/s; peak RSS ${fmt(peakRss / 2 ** 20)} MB`);
     log(`  CPU: this process (Node and DuckDB threads) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s${onlineType === 'redis' ? `, Redis server ${redisCpu.toFixed(2)} s (all its clients)` : ''}`);
     await (await store.onlineStore()).clearProject(project);
   } finally {
     await store.close();
   }
-  const after = onlineType === 'redis' ? await redisBenchmarkHset(url) : undefined;
+  const after = reference ? await redisBenchmarkHset(url) : undefined;
   if (before !== undefined && after !== undefined) {
     const reference = (before + after) / 2;
     Object.assign(results, { redisBenchmarkHset: { before, after }, ofRedisBenchmark: Number(((results['rowsPerSecond'] as number) / reference).toFixed(3)) });

@@ -1,7 +1,8 @@
 /**
  * Materialization end to end on real DuckDB and real online stores (memory always, Redis at
  * REDIS_URL when reachable): offline/online parity with the point-in-time join at T = end on the
- * example project, watermarks of incremental runs, and the errors a user meets.
+ * example project, watermarks of incremental runs, the errors a user meets, and each way of
+ * pulling rows (grouped, candidates, auto's switch) against a brute-force oracle.
  */
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureViewDef } from './define/definitions.ts';
 import { parseDuration } from './define/duration.ts';
 import { materialize, materializeIncremental, watermarkKey, type MaterializeContext, type MaterializeProgress, type MaterializeResult } from './materialize.ts';
-import { prng } from './offline/test-support.ts';
+import { createFixture, prng, type Fixture } from './offline/test-support.ts';
 import { createMemoryOnlineStore } from './online/memory-store.ts';
 import { createRedisOnlineStore } from './online/redis-store.ts';
 import type { OnlineStore } from './online/store.ts';
 import { entityKeyOf, onlineLayout } from './online-layout.ts';
 import { openStore, type FeatureStore } from './store.ts';
 import { BASE, HOUR, createMaterializeProject } from './testing/materialize-project.ts';
+import { writeProjectFolder } from './testing/project-folder.ts';
 import { requireRedisForTests } from './online/testing/redis-for-tests.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../fixtures/example', import.meta.url));
@@ -110,6 +112,7 @@ describe('materialize: offline/online parity on the example project', () => {
       await expect(materialize(ctx, { end: new Date(), views: ['trip_features'] })).rejects.toMatchObject({ code: 'LARDER_E_INVALID_REQUEST' });
       await expect(materialize(ctx, { start: new Date(2), end: new Date(1) })).rejects.toMatchObject({ code: 'LARDER_E_INVALID_REQUEST' });
       await expect(materialize(ctx, { end: new Date('nope') })).rejects.toMatchObject({ code: 'LARDER_E_INVALID_REQUEST' });
+      await expect(materialize(ctx, { end: new Date(), pull: 'fast' as 'auto' })).rejects.toMatchObject({ code: 'LARDER_E_INVALID_REQUEST' });
       const fresh = await openStore({ dir: copyExample(mkdtempSync(path.join(root, 'unapplied-'))) });
       try {
         await expect(fresh.materialize({ end: new Date() })).rejects.toMatchObject({ code: 'LARDER_E_NOT_APPLIED' });
@@ -208,4 +211,148 @@ describe('materializeIncremental', () => {
     expect(result?.rows).toBe(50);
     expect(await store.registry.getRecord(watermarkKey('user_stats'))).toMatchObject({ end: at(21).toISOString(), version: 1 });
   });
+});
+
+/** A row of the random source below; null marks a missing value. */
+interface SourceRow { user: string | null; ev: number | null; cr: number | null; x: number | null; s: string | null }
+
+describe('materialize: every pull mode stores the grouped pull\'s pick (last-write-wins keeps it)', () => {
+  const MIN = 60_000;
+  const DEFS = `import { entity, featureView, fileSource, t } from 'larder';
+export const user = entity('user', { joinKeys: { user_id: t.string() } });
+export const events = fileSource('events', { path: 'data/events.parquet', timestamp: 'ev', createdTimestamp: 'cr' });
+export const eventsByEv = fileSource('events_ev', { path: 'data/events.parquet', timestamp: 'ev' });
+export const picks = featureView('picks', { entities: [user], source: events, features: { x: t.float64(), s: t.string() } });
+export const picksTtl = featureView('picks_ttl', { entities: [user], source: eventsByEv, ttl: '3650d', features: { x: t.float64(), s: t.string() } });
+`;
+  let fixture: Fixture;
+  let store: FeatureStore;
+
+  beforeAll(async () => {
+    fixture = await createFixture('larder-materialize-pulls-');
+    writeProjectFolder(path.join(fixture.dir, 'p'), { project: 'pulls', definitions: DEFS });
+    await fixture.write('p/data/events.parquet', COLUMNS, [['u0', new Date(BASE), new Date(BASE), 1, 'a']]);
+    store = await openStore({ dir: path.join(fixture.dir, 'p') });
+    await store.apply();
+  });
+  afterAll(async () => {
+    await store?.close();
+    fixture?.cleanup();
+  });
+
+  const COLUMNS = [
+    { name: 'user_id', type: 'VARCHAR' }, { name: 'ev', type: 'TIMESTAMP' }, { name: 'cr', type: 'TIMESTAMP' },
+    { name: 'x', type: 'DOUBLE' }, { name: 's', type: 'VARCHAR' },
+  ];
+
+  /**
+   * `prefix` rows of distinct users first (more than the 4096 rows of auto's first batch, so it
+   * writes candidates before keys repeat), then rows with repeated keys, full ties (same user,
+   * event and created time, other values), nulls, and rows outside the range on either side.
+   */
+  function generate(seed: number, prefix: number): SourceRow[] {
+    const rand = prng(seed * 104_729);
+    const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
+    const chance = (p: number): boolean => rand() < p;
+    const value = (): Pick<SourceRow, 'x' | 's'> => ({ x: chance(0.1) ? null : int(-40, 40) / 4, s: chance(0.1) ? null : `s${int(0, 9)}` });
+    const rows: SourceRow[] = [];
+    for (let i = 0; i < prefix; i++) {
+      // Inside every range the test picks (start <= 7 min, end >= 12 min).
+      const ev = BASE + int(8, 10) * MIN;
+      rows.push({ user: `p${i}`, ev, cr: ev + int(0, 1) * MIN, ...value() });
+    }
+    for (let i = 0; i < 600; i++) {
+      const last = rows.at(-1);
+      if (last !== undefined && chance(0.1)) {
+        rows.push({ ...last, ...value() });
+        continue;
+      }
+      const ev = chance(0.03) ? null : BASE + int(0, 20) * MIN;
+      rows.push({
+        user: chance(0.03) ? null : prefix > 0 && chance(0.3) ? `p${int(0, prefix - 1)}` : `u${int(0, 19)}`,
+        ev, cr: chance(0.03) ? null : (ev ?? BASE) + int(0, 4) * MIN, ...value(),
+      });
+    }
+    return rows;
+  }
+
+  /** Per user: the freshest candidate's times and every value set that ties with it. */
+  function oracle(rows: readonly SourceRow[], created: boolean, start: number | null, end: number): Map<string, { eventTs: number; createdTs: number | null; values: string[] }> {
+    const out = new Map<string, { eventTs: number; createdTs: number | null; values: string[] }>();
+    for (const r of rows) {
+      if (r.user === null || r.ev === null || r.ev > end || (start !== null && r.ev < start)) continue;
+      if (created && (r.cr === null || r.cr > end)) continue;
+      const createdTs = created ? r.cr : null;
+      const values = JSON.stringify([r.x, r.s]);
+      const best = out.get(r.user);
+      const order = best === undefined ? 1 : r.ev !== best.eventTs ? r.ev - best.eventTs : (createdTs ?? 0) - (best.createdTs ?? 0);
+      if (order > 0) out.set(r.user, { eventTs: r.ev, createdTs, values: [values] });
+      else if (order === 0) best?.values.push(values);
+    }
+    return out;
+  }
+
+  const stores: [string, () => Promise<OnlineStore>][] = [['memory', () => createMemoryOnlineStore({ dir: null })]];
+  if (redisUp) stores.push(['redis', async () => createRedisOnlineStore({ url: REDIS_URL, timeoutMs: 5000 })]);
+
+  for (const [name, open] of stores) {
+    it(`${name}: candidates, auto (switching mid-stream or at once) and latest, on random sources with repeats, ties, nulls and out-of-range rows`, async () => {
+      for (let seed = 1; seed <= 4; seed++) {
+        const rand = prng(seed);
+        const prefix = seed % 2 === 1 ? 6000 : 0;
+        const rows = generate(seed, prefix);
+        await fixture.write('p/data/events.parquet', COLUMNS, rows.map((r) => [r.user, r.ev === null ? null : new Date(r.ev), r.cr === null ? null : new Date(r.cr), r.x, r.s]));
+        const start = rand() < 0.3 ? null : BASE + Math.floor(rand() * 8) * MIN;
+        const end = BASE + (12 + Math.floor(rand() * 10)) * MIN;
+        const users = [...new Set(rows.map((r) => r.user).filter((u): u is string => u !== null)), 'nobody'];
+        for (const pull of ['candidates', 'auto', 'latest'] as const) {
+          const online = await open();
+          const projectName = testProject();
+          try {
+            const ctx: MaterializeContext = { projectName, project: store.project, registry: store.registry, offline: store.offline, online };
+            const batchRows = 5 + Math.floor(rand() * 300);
+            const results = await materialize(ctx, { start: start === null ? null : new Date(start), end: new Date(end), batchRows, pull });
+            for (const view of [store.project.views.get('picks'), store.project.views.get('picks_ttl')] as FeatureViewDef[]) {
+              const context = `${name} seed ${seed} ${view.name} pull ${pull} batchRows ${batchRows}`;
+              const created = view.source.createdTimestamp !== undefined;
+              const expected = oracle(rows, created, start, end);
+              const candidates = [...expected.values()].length === 0 ? 0 : rows.filter((r) => r.user !== null && r.ev !== null && r.ev <= end && (start === null || r.ev >= start) && (!created || (r.cr !== null && r.cr <= end))).length;
+              const result = results.find((r) => r.view === view.name) as MaterializeResult;
+              expect(result.rows, context).toBe(result.written + result.skippedOlder);
+              expect(result.pull, context).toBe(pull === 'auto' ? (prefix > 0 ? 'candidates-then-latest' : 'latest') : pull);
+              if (pull === 'candidates') expect(result.rows, context).toBe(candidates);
+              if (pull === 'latest') expect(result.rows, context).toBe(expected.size);
+
+              // The grouped pull, for the same range: what every mode must have stored.
+              const grouped = new Map<string, { eventTs: number; createdTs: number | null; values: string }>();
+              for await (const b of store.offline.pullLatest({ project: store.project, view, start: start === null ? null : new Date(start), end: new Date(end) })) {
+                for (let i = 0; i < b.length; i++) {
+                  grouped.set(String(b.keys[0]?.[i]), { eventTs: b.eventTs[i] as number, createdTs: b.createdTs === null ? null : b.createdTs[i] as number, values: JSON.stringify(b.features.map((f) => f[i])) });
+                }
+              }
+              const [stored] = await online.read([{ layout: onlineLayout(projectName, view), entityKeys: users.map((u) => entityKeyOf(view, store.project.entities, { user_id: u }) as string) }]);
+              users.forEach((user, i) => {
+                const want = expected.get(user);
+                const got = stored?.[i] ?? null;
+                const pick = grouped.get(user);
+                if (want === undefined) {
+                  expect(got, `${context}: ${user}`).toBeNull();
+                  expect(pick, `${context}: ${user}`).toBeUndefined();
+                  return;
+                }
+                expect(got && { eventTs: got.eventTs, createdTs: got.createdTs }, `${context}: ${user}`).toEqual({ eventTs: want.eventTs, createdTs: want.createdTs });
+                expect(pick && { eventTs: pick.eventTs, createdTs: pick.createdTs }, `${context}: ${user}`).toEqual({ eventTs: want.eventTs, createdTs: want.createdTs });
+                // Full ties are resolved arbitrarily, by both pulls: any of the tied rows.
+                expect(want.values, `${context}: ${user}`).toContain(JSON.stringify(got?.values));
+                if (want.values.length === 1) expect(JSON.stringify(got?.values), `${context}: ${user}`).toBe(pick?.values);
+              });
+            }
+          } finally {
+            await online.clearProject(projectName);
+            await online.close();
+          }
+        }
+      }
+    });
+  }
 });

@@ -18,6 +18,18 @@
  * incremental run only the entities with events recent enough to change a window since the
  * watermark (the others' values are unchanged), and a first incremental run covers all history.
  *
+ * How rows are pulled (`pull`, default `auto`): DuckDB's per-entity `GROUP BY` costs most of
+ * the pull and yields nothing until it has read the whole range, which is pure waste when each
+ * entity has one row in it (snapshot tables, incremental runs). So `auto` first streams every
+ * candidate row as DuckDB scans it (`candidates`) and leaves the pick to the online store's
+ * last-write-wins, which stores the same row the grouped pull would have (full ties, as there,
+ * arbitrarily). It counts repeated entity keys as the batches come (on a hash sample of the keys
+ * past 64k distinct ones, so memory stays bounded); once repeats pass {@link REPEAT_LIMIT} of the
+ * rows seen, the batch in hand is dropped and the view's rows are pulled again grouped. Rows
+ * already written by then are harmless under last-write-wins; they cost writes, so a view whose
+ * entities first repeat late (a daily snapshot table sorted by day) pays for about one extra
+ * write per entity of the first day. Aggregation views always pull one row per entity.
+ *
  * Interrupted runs are safe to repeat: every write is last-write-wins by (event_ts,
  * created_ts), an equally fresh row rewrites the same value, and the watermark moves only after
  * the view's rows all landed — so killing a run and running it again ends in the same online
@@ -31,6 +43,7 @@ import { parseDuration } from './define/duration.ts';
 import type { ProjectDefinitions } from './define/project.ts';
 import type { OfflineStore, PulledBatch, PullRequest } from './offline/store.ts';
 import { encodeEntityKey } from './online/entity-key.ts';
+import { EntityKeySet, KeySeen } from './online/entity-key-set.ts';
 import { rowsOfColumns, type OnlineColumns, type OnlineStore, type OnlineViewLayout, type WriteResult } from './online/store.ts';
 import { onlineLayout } from './online-layout.ts';
 
@@ -47,7 +60,10 @@ export interface MaterializeProgress {
   readonly view: string;
   /** Rows written so far for this view. */
   readonly rows: number;
-  /** Rows this view will write in all (one per entity). */
+  /**
+   * Rows this view will write in all: one per entity, or every candidate row while pulling
+   * candidates (after a switch to the grouped pull: the rows sent so far plus one per entity).
+   */
   readonly total: number;
   readonly seconds: number;
   readonly rowsPerSecond: number;
@@ -63,6 +79,13 @@ interface CommonOptions {
   readonly onProgress?: (progress: MaterializeProgress) => void;
   /** Rows per online write call (default 50 000). */
   readonly batchRows?: number;
+  /**
+   * How rows are pulled from the offline store (see the module comment): `latest`, one row per
+   * entity (grouped in DuckDB); `candidates`, every row in range, the online store keeping the
+   * latest; `auto` (default), candidates until entity keys repeat in more than 2% of the rows
+   * seen, then `latest` for the whole view.
+   */
+  readonly pull?: 'auto' | 'latest' | 'candidates';
 }
 
 export interface MaterializeRequest extends CommonOptions {
@@ -77,14 +100,31 @@ export interface MaterializeIncrementalRequest extends CommonOptions {
   readonly end?: Date;
 }
 
+/**
+ * How a view's rows were pulled: grouped (`latest`, one row per entity), as `candidates` (every
+ * row in range), or candidates until their keys repeated and then grouped.
+ */
+export type PullMode = 'latest' | 'candidates' | 'candidates-then-latest';
+
+/**
+ * What one view's materialization did. With the grouped pull, `rows` is one per entity with a row
+ * in range. With candidates, it counts every candidate row written, so an entity with several
+ * rows in range counts several times, and after a switch it is the candidates written before it
+ * plus one per entity. Always `rows = written + skippedOlder`, each row counted when its write
+ * call returned: a candidate row counts as written when it was at least as fresh as what it met,
+ * even if a fresher row of the same entity replaced it later in the run; so `written` can exceed
+ * the number of entities whose value changed.
+ */
 export interface MaterializeResult {
   readonly view: string;
-  /** Rows pulled and written (one per entity with a row in range). */
+  /** Rows sent to the online store (see above: one per entity only with the grouped pull). */
   readonly rows: number;
-  /** Rows that replaced an older (or equal) value or filled an empty key. */
+  /** Rows that replaced an older (or equal) value or filled an empty key when written. */
   readonly written: number;
-  /** Rows older than the value already online, which changed nothing. */
+  /** Rows older than the value they met online (stored before, or written earlier in the run), which changed nothing. */
   readonly skippedOlder: number;
+  /** How the rows were pulled. */
+  readonly pull: PullMode;
   readonly seconds: number;
   readonly rowsPerSecond: number;
   /** null: all history. */
@@ -96,6 +136,40 @@ export interface MaterializeResult {
 interface Watermark { end: string; version: number }
 
 const IN_FLIGHT = 2;
+/**
+ * `auto` pulls candidates until repeated entity keys pass this share of the rows seen. Measured
+ * (docs/benchmarks.md, 2026-11-29): at 1M entities × 1 row the grouped pull costs ~2 CPU-s that
+ * candidates do not; at 50k × 200 candidates would write 200× the rows.
+ */
+export const REPEAT_LIMIT = 0.02;
+/**
+ * Rows of the first candidates batch with `auto`: when keys repeat from the start (most sources
+ * with many rows per entity), the switch comes after two DuckDB chunks instead of a whole batch
+ * (51 200 rows took DuckDB ~0.1 s at 50k entities × 200 rows, 2026-11-29).
+ */
+const FIRST_BATCH_ROWS = 4096;
+/** Distinct keys `auto` holds before it samples them (8 bytes a slot, half full: ~1 MB, in cache). */
+const SAMPLED_KEYS = 1 << 16;
+
+/** Counts repeated entity keys over a pull's batches, on a hash sample past {@link SAMPLED_KEYS}. */
+class RepeatWatch {
+  readonly #keys = new EntityKeySet({ maxKeys: SAMPLED_KEYS });
+  #rows = 0;
+  #repeats = 0;
+
+  /** Adds a batch's keys; whether repeats now pass {@link REPEAT_LIMIT} of the rows seen. */
+  tooMany(entityKeys: readonly string[], length: number): boolean {
+    const keys = this.#keys;
+    for (let i = 0; i < length; i++) {
+      const seen = keys.add(entityKeys[i] as string);
+      if (seen === KeySeen.Outside) continue;
+      const weight = keys.sampleWeight;
+      this.#rows += weight;
+      if (seen === KeySeen.Repeat) this.#repeats += weight;
+    }
+    return this.#repeats > REPEAT_LIMIT * this.#rows;
+  }
+}
 
 export function watermarkKey(view: string): string {
   return `watermark/${view}`;
@@ -106,6 +180,12 @@ function checkDate(value: unknown, name: string): Date {
     throw larderError('LARDER_E_INVALID_REQUEST', { reason: `${name} must be a valid Date` });
   }
   return value;
+}
+
+function checkPull(pull: unknown): void {
+  if (pull !== undefined && pull !== 'auto' && pull !== 'latest' && pull !== 'candidates') {
+    throw larderError('LARDER_E_INVALID_REQUEST', { reason: `pull must be 'auto', 'latest' or 'candidates', got ${JSON.stringify(pull)}` });
+  }
 }
 
 /** The views to materialize, all applied as they are now (nothing is written otherwise). */
@@ -156,16 +236,26 @@ function writeColumns(online: OnlineStore, layout: OnlineViewLayout, columns: On
   return online.writeColumns !== undefined ? online.writeColumns(layout, columns, options) : online.write(layout, rowsOfColumns(columns), options);
 }
 
-/** Pulls one view's rows and writes them, {@link IN_FLIGHT} write calls at a time. */
+/**
+ * Pulls one view's rows and writes them, {@link IN_FLIGHT} write calls at a time; with `auto`,
+ * as candidates until their keys repeat, then grouped.
+ */
 async function materializeView(ctx: MaterializeContext, view: FeatureViewDef, range: Omit<PullRequest, 'project' | 'view'>, options: CommonOptions): Promise<MaterializeResult> {
   const started = performance.now();
   const layout: OnlineViewLayout = onlineLayout(ctx.projectName, view);
-  const request: PullRequest = { project: ctx.project, view, ...range, batchRows: options.batchRows ?? 50_000 };
+  const wanted = view.aggregations === undefined ? options.pull ?? 'auto' : 'latest';
+  let request: PullRequest = {
+    project: ctx.project, view, ...range, batchRows: options.batchRows ?? 50_000,
+    ...(wanted === 'latest' ? {} : { candidates: true }), ...(wanted === 'auto' ? { firstBatchRows: FIRST_BATCH_ROWS } : {}),
+  };
+  const watch = wanted === 'auto' ? new RepeatWatch() : null;
   const elapsed = (): number => (performance.now() - started) / 1000;
-  const total = options.onProgress ? await ctx.offline.countLatest(request) : 0;
+  let total = options.onProgress ? await ctx.offline.countLatest(request) : 0;
+  let sent = 0;
   let rows = 0;
   let written = 0;
   let skippedOlder = 0;
+  let pull: PullMode = wanted === 'latest' ? 'latest' : 'candidates';
   const report = (): void => {
     if (!options.onProgress) return;
     const seconds = elapsed();
@@ -175,21 +265,34 @@ async function materializeView(ctx: MaterializeContext, view: FeatureViewDef, ra
   report();
   let failure: unknown;
   const pending: Promise<void>[] = [];
-  for await (const batch of ctx.offline.pullLatest(request)) {
-    if (failure !== undefined) break;
-    const chunk = toOnlineColumns(batch);
-    pending.push(writeColumns(ctx.online, layout, chunk, options.signal).then((result) => {
-      rows += chunk.length;
-      written += result.written;
-      skippedOlder += result.skippedOlder;
-      report();
-    }, (error: unknown) => { failure ??= error; }));
-    if (pending.length >= IN_FLIGHT) await pending.shift();
+  for (;;) {
+    let repeated = false;
+    for await (const batch of ctx.offline.pullLatest(request)) {
+      if (failure !== undefined) break;
+      const chunk = toOnlineColumns(batch);
+      if (watch !== null && pull === 'candidates' && watch.tooMany(chunk.entityKeys, chunk.length)) {
+        repeated = true;
+        break;
+      }
+      sent += chunk.length;
+      pending.push(writeColumns(ctx.online, layout, chunk, options.signal).then((result) => {
+        rows += chunk.length;
+        written += result.written;
+        skippedOlder += result.skippedOlder;
+        report();
+      }, (error: unknown) => { failure ??= error; }));
+      if (pending.length >= IN_FLIGHT) await pending.shift();
+    }
+    if (!repeated || failure !== undefined) break;
+    // Keys repeat: pull the view again grouped, while the candidates' writes in flight finish.
+    pull = sent === 0 ? 'latest' : 'candidates-then-latest';
+    request = { ...request, candidates: false };
+    if (options.onProgress) total = sent + await ctx.offline.countLatest(request);
   }
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
   const seconds = elapsed();
-  return { view: view.name, rows, written, skippedOlder, seconds, rowsPerSecond: seconds > 0 ? rows / seconds : 0, start: range.start, end: range.end };
+  return { view: view.name, rows, written, skippedOlder, pull, seconds, rowsPerSecond: seconds > 0 ? rows / seconds : 0, start: range.start, end: range.end };
 }
 
 /**
@@ -199,6 +302,7 @@ async function materializeView(ctx: MaterializeContext, view: FeatureViewDef, ra
  */
 export async function materialize(ctx: MaterializeContext, request: MaterializeRequest): Promise<MaterializeResult[]> {
   const end = checkDate(request.end, 'end');
+  checkPull(request.pull);
   const start = request.start === undefined || request.start === null ? null : checkDate(request.start, 'start');
   if (start !== null && start.getTime() > end.getTime()) {
     throw larderError('LARDER_E_INVALID_REQUEST', { reason: `start ${start.toISOString()} is after end ${end.toISOString()}` });
@@ -218,6 +322,7 @@ export async function materialize(ctx: MaterializeContext, request: MaterializeR
  */
 export async function materializeIncremental(ctx: MaterializeContext, request: MaterializeIncrementalRequest = {}): Promise<MaterializeResult[]> {
   const end = checkDate(request.end ?? new Date(), 'end');
+  checkPull(request.pull);
   const views = await selectViews(ctx, request.views);
   const results: MaterializeResult[] = [];
   for (const { view, version } of views) {
@@ -225,7 +330,7 @@ export async function materializeIncremental(ctx: MaterializeContext, request: M
     const mark = await ctx.registry.getRecord<Watermark>(key);
     const from = mark !== undefined && mark.version === version ? new Date(mark.end) : undefined;
     if (from !== undefined && from.getTime() >= end.getTime()) {
-      results.push({ view: view.name, rows: 0, written: 0, skippedOlder: 0, seconds: 0, rowsPerSecond: 0, start: from, end });
+      results.push({ view: view.name, rows: 0, written: 0, skippedOlder: 0, pull: 'latest', seconds: 0, rowsPerSecond: 0, start: from, end });
       continue;
     }
     // An aggregation view's first run covers every entity: its values depend on whole windows, not on one row in the ttl.

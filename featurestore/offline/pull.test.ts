@@ -3,7 +3,9 @@
  * T = end over start <= event_ts <= end), on seeded random sources with the nasty cases: ties on
  * event time broken by created time, rows created after end, rows outside [start, end] on both
  * sides, rows exactly at start and end, null keys and times, composite keys, CSV and Parquet,
- * open starts, and late arrivals for incremental runs.
+ * open starts, and late arrivals for incremental runs; time columns typed TIMESTAMP,
+ * TIMESTAMPTZ (compared as they are) or TIMESTAMP_MS (cast). The `candidates` pull is checked
+ * against the same rule's candidate rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entity, featureView, fileSource, pushSource } from '../define/definitions.ts';
@@ -20,18 +22,36 @@ const BASE = Date.UTC(2024, 0, 1);
 interface Row { user: string | null; zone: number | null; ev: number | null; cr: number | null; x: number | null; s: string | null }
 interface Picked { eventTs: number; createdTs: number | null; values: unknown[] }
 
+/** Whether a row is a candidate of the pick at `end` (DESIGN §4, with the incremental late-arrival rule). */
+function qualifies(row: Row, composite: boolean, created: boolean, start: number | null, end: number, createdAfter: number | undefined): boolean {
+  if (row.user === null || (composite && row.zone === null) || row.ev === null || row.ev > end) return false;
+  if (created && (row.cr === null || row.cr > end)) return false;
+  const late = created && createdAfter !== undefined && (row.cr as number) > createdAfter;
+  return start === null || row.ev >= start || late;
+}
+
 function oracle(rows: readonly Row[], composite: boolean, created: boolean, start: number | null, end: number, createdAfter: number | undefined): Map<string, Picked> {
   const best = new Map<string, Row>();
   for (const row of rows) {
-    if (row.user === null || (composite && row.zone === null) || row.ev === null || row.ev > end) continue;
-    if (created && (row.cr === null || row.cr > end)) continue;
-    const late = created && createdAfter !== undefined && (row.cr as number) > createdAfter;
-    if (start !== null && row.ev < start && !late) continue;
-    const key = composite ? `${row.user}|${row.zone}` : row.user;
+    if (!qualifies(row, composite, created, start, end, createdAfter)) continue;
+    const key = composite ? `${row.user}|${row.zone}` : row.user as string;
     const seen = best.get(key);
-    if (!seen || row.ev > (seen.ev as number) || (created && row.ev === seen.ev && (row.cr as number) > (seen.cr as number))) best.set(key, row);
+    if (!seen || (row.ev as number) > (seen.ev as number) || (created && row.ev === seen.ev && (row.cr as number) > (seen.cr as number))) best.set(key, row);
   }
   return new Map([...best].map(([k, r]) => [k, { eventTs: r.ev as number, createdTs: created ? r.cr : null, values: [r.x, r.s] }]));
+}
+
+/** Rows as sortable text, for comparing multisets of candidate rows. */
+function candidateTexts(rows: readonly Row[], composite: boolean, created: boolean, start: number | null, end: number, createdAfter: number | undefined): string[] {
+  return rows.filter((r) => qualifies(r, composite, created, start, end, createdAfter)).map((r) => JSON.stringify([
+    composite ? `${r.user}|${r.zone}` : r.user, r.ev, created ? r.cr : null, r.x, r.s,
+  ])).sort();
+}
+
+function pulledTexts(batches: readonly PulledBatch[]): string[] {
+  return batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => JSON.stringify([
+    b.keys.map((column) => String(column[i])).join('|'), b.eventTs[i], b.createdTs === null ? null : b.createdTs[i], ...b.features.map((f) => f[i]),
+  ]))).sort();
 }
 
 function flatten(batches: readonly PulledBatch[]): Map<string, Picked> {
@@ -73,6 +93,10 @@ describe('pullLatest', () => {
       const composite = chance(0.4);
       const created = chance(0.6);
       const format = chance(0.5) ? 'csv' : 'parquet';
+      // Parquet time columns of each type the pull handles its own way (pull.ts, timeColumn).
+      const timeTypes = ['TIMESTAMP', 'TIMESTAMPTZ', 'TIMESTAMP_MS'];
+      const evType = format === 'csv' ? 'TIMESTAMP' : timeTypes[int(0, 2)] as string;
+      const crType = format === 'csv' ? 'TIMESTAMP' : timeTypes[int(0, 2)] as string;
       const rows: Row[] = [];
       const seen = new Set<string>();
       for (let i = int(0, 40); i > 0; i--) {
@@ -94,8 +118,8 @@ describe('pullLatest', () => {
 
       const file = `data/case${seed}.${format}`;
       await fixture.write(file, [
-        { name: 'user_id', type: 'VARCHAR' }, { name: 'zone', type: 'BIGINT' }, { name: 'ev', type: 'TIMESTAMP' },
-        { name: 'cr', type: 'TIMESTAMP' }, { name: 'x', type: 'DOUBLE' }, { name: 's', type: 'VARCHAR' },
+        { name: 'user_id', type: 'VARCHAR' }, { name: 'zone', type: 'BIGINT' }, { name: 'ev', type: evType },
+        { name: 'cr', type: crType }, { name: 'x', type: 'DOUBLE' }, { name: 's', type: 'VARCHAR' },
       ], rows.map((r) => [r.user, r.zone, r.ev === null ? null : new Date(r.ev), r.cr === null ? null : new Date(r.cr), r.x, r.s]));
       const user = entity('user', { joinKeys: { user_id: t.string() } });
       const zone = entity('zone', { joinKeys: { zone: t.int64() } });
@@ -110,12 +134,35 @@ describe('pullLatest', () => {
         project: built.project, view, start: start === null ? null : new Date(start), end: new Date(end), batchRows: int(1, 8),
         ...(createdAfter === undefined ? {} : { createdAfter: new Date(createdAfter) }),
       };
-      const context = JSON.stringify({ seed, composite, created, format, start, end, createdAfter });
+      const context = JSON.stringify({ seed, composite, created, format, evType, crType, start, end, createdAfter });
       const expected = oracle(rows, composite, created, start, end, createdAfter);
       const batches = await collect(store.pullLatest(request));
       expect(Object.fromEntries(flatten(batches)), context).toEqual(Object.fromEntries(expected));
       for (const b of batches.slice(0, -1)) expect(b.length).toBeGreaterThanOrEqual(request.batchRows as number);
       expect(await store.countLatest(request), context).toBe(expected.size);
+
+      const candidates = { ...request, candidates: true };
+      const expectedCandidates = candidateTexts(rows, composite, created, start, end, createdAfter);
+      expect(pulledTexts(await collect(store.pullLatest(candidates))), context).toEqual(expectedCandidates);
+      expect(await store.countLatest(candidates), context).toBe(expectedCandidates.length);
+    }
+  });
+
+  it('yields a first batch of firstBatchRows, then batches of batchRows', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => [i, new Date(BASE + MIN), i / 4]);
+    await fixture.write('data/first.parquet', [{ name: 'id', type: 'BIGINT' }, { name: 'ts', type: 'TIMESTAMP' }, { name: 'x', type: 'DOUBLE' }], rows);
+    const id = entity('thing', { joinKeys: { id: t.int64() } });
+    const source = fileSource('first', { path: 'data/first.parquet', timestamp: 'ts' });
+    const view = featureView('first', { entities: [id], source, features: { x: t.float64() } });
+    const { project } = buildProject([id, source, view]);
+    for (const candidates of [false, true]) {
+      const batches = await collect(store.pullLatest({ project, view, start: null, end: new Date(BASE + MIN), batchRows: 8192, firstBatchRows: 100, candidates }));
+      const sizes = batches.map((b) => b.length);
+      // DuckDB's chunks hold up to 2048 rows: a batch closes at the first chunk that reaches its size.
+      expect(sizes[0], String(sizes)).toBeGreaterThanOrEqual(100);
+      expect(sizes[0], String(sizes)).toBeLessThanOrEqual(2048);
+      for (const size of sizes.slice(1, -1)) expect(size).toBeGreaterThanOrEqual(8192);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(20_000);
     }
   });
 

@@ -1,12 +1,12 @@
 /**
  * @module offline/pull
  * The pull behind materialization: per entity, the latest source row of a feature view inside a
- * time range, streamed out of DuckDB in batches.
+ * time range (or every candidate row), streamed out of DuckDB in batches.
  *
  * Parameters: a view, `[start, end]` (start may be open) and, for incremental runs of views
  * whose source has a createdTimestamp, `createdAfter`. Output: one row per entity key with
  * the view's keys (cast to the entities' key dtypes), `event_ts`/`created_ts` as epoch ms and
- * the features cast to their declared dtypes.
+ * the features cast to their declared dtypes (with `candidates`: one row per candidate row).
  *
  * The pick is DESIGN §4's point-in-time rule at `T = end`: candidates have
  * `start <= event_ts <= end` and, with a createdTimestamp, `created_ts <= end`; the greatest
@@ -19,6 +19,11 @@
  * number of entities (and DuckDB's memory_limit), not the source's size. Rows with a null key,
  * event time or created time are never candidates (as in the join). Full ties (same key, event
  * and created time) are resolved arbitrarily.
+ *
+ * With `candidates`, the same filter without the `GROUP BY`: every candidate row, streamed as
+ * DuckDB scans it. The pick is then left to the online store's last-write-wins, which keeps the
+ * same row (materialize.ts uses this when entities rarely repeat, where the aggregation is most
+ * of DuckDB's work and holds back the first row for the whole scan).
  */
 import { DuckDBTypeId, type DuckDBDataChunk, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import type { FeatureViewDef } from '../define/definitions.ts';
@@ -27,7 +32,7 @@ import { viewEntities, type ProjectDefinitions } from '../define/project.ts';
 import { columnValues, rawItems, rawValidity } from './arrow.ts';
 import { aggregatePullSql } from './pull-aggregates.ts';
 import type { Session } from './duckdb.ts';
-import { sourceRelation } from './sources.ts';
+import { describeRelation, sourceRelation } from './sources.ts';
 import { indent, quoteIdent, sqlLiteral, sqlType } from './sql.ts';
 import type { PulledBatch, PullRequest } from './store.ts';
 
@@ -47,62 +52,125 @@ function columnsOf(request: PullRequest): PullColumns {
 }
 
 const cast = (expr: string, type: string): string => `CAST(${expr} AS ${sqlType(type)})`;
-const instant = (date: Date): string => cast(`epoch_ms(${sqlLiteral(date.getTime())})`, 'TIMESTAMPTZ');
 
-/** The pull query; also used to count its rows. */
-export function pullSql(request: PullRequest, projectDir: string): string {
-  if (request.view.aggregations !== undefined) return aggregatePullSql(request, projectDir);
+/**
+ * DuckDB's types of a source's timestamp and createdTimestamp columns, when known. A column of
+ * type `TIMESTAMP` (naive, read as UTC) or `TIMESTAMP WITH TIME ZONE` is compared as it is, with
+ * an instant of its own type; any other (DATE, other precisions, VARCHAR) is cast to
+ * TIMESTAMPTZ. Casting a naive TIMESTAMP to TIMESTAMPTZ goes through ICU row by row even with
+ * TimeZone UTC: ~0.25 CPU-s per 1M rows each time it is written, more than the rest of a
+ * candidates pull's projection (docs/benchmarks.md, 2026-11-29). Same instants either way: the
+ * session's TimeZone is UTC.
+ */
+export interface TimeTypes { readonly event?: string | undefined; readonly created?: string | undefined }
+
+/** A time column as compared and packed, and an instant to compare it with. */
+function timeColumn(column: string, type: string | undefined): { expr: string; instant: (date: Date) => string } {
+  const ms = (date: Date): string => `epoch_ms(${sqlLiteral(date.getTime())})`;
+  if (type === 'TIMESTAMP') return { expr: quoteIdent(column), instant: ms };
+  const tz = (date: Date): string => cast(ms(date), 'TIMESTAMPTZ');
+  if (type === 'TIMESTAMP WITH TIME ZONE') return { expr: quoteIdent(column), instant: tz };
+  return { expr: cast(quoteIdent(column), 'TIMESTAMPTZ'), instant: tz };
+}
+
+/** The types of the time columns of `request`'s source, as the pull reads it; {} when DuckDB cannot say. */
+export async function timeTypesOf(session: Session, request: PullRequest, projectDir: string): Promise<TimeTypes> {
+  const { source } = request.view;
+  if (request.view.aggregations !== undefined) return {};
+  try {
+    const columns = await describeRelation(session, pullRelation(request, projectDir));
+    const typeOf = (name: string | undefined): string | undefined => name === undefined ? undefined : columns.find((c) => c.name === name)?.type;
+    return { event: typeOf(source.timestamp), created: typeOf(source.createdTimestamp) };
+  } catch (error) {
+    if (session.signal?.aborted) throw error;
+    return {}; // the pull itself reports what is wrong with the source
+  }
+}
+
+/** The source as the pull reads it: CSV string keys read as text (leading zeros kept). */
+function pullRelation(request: PullRequest, projectDir: string): string {
+  const { source } = request.view;
+  const stringKeys = columnsOf(request).keys.filter((k) => k.type === 'VARCHAR').map((k) => k.name);
+  return sourceRelation(source, projectDir, source.type === 'file' && source.format === 'csv' ? stringKeys : []);
+}
+
+/** The candidate rows of the pick: the source's rows, projected and cast, that pass the range filter. */
+function candidates(request: PullRequest, projectDir: string, times: TimeTypes): { sql: string; keys: PullColumns['keys']; features: PullColumns['features']; created: boolean } {
   const { view } = request;
   const { source } = view;
   const { keys, features } = columnsOf(request);
   const created = source.createdTimestamp;
+  const event = timeColumn(source.timestamp, times.event);
+  const made = created === undefined ? undefined : timeColumn(created, times.created);
   const projected = [
     ...keys.map((k) => `${cast(quoteIdent(k.name), k.type)} AS ${quoteIdent(k.name)}`),
-    `${cast(quoteIdent(source.timestamp), 'TIMESTAMPTZ')} AS ${quoteIdent(EVENT)}`,
-    ...(created === undefined ? [] : [`${cast(quoteIdent(created), 'TIMESTAMPTZ')} AS ${quoteIdent(CREATED)}`]),
+    `${event.expr} AS ${quoteIdent(EVENT)}`,
+    ...(made === undefined ? [] : [`${made.expr} AS ${quoteIdent(CREATED)}`]),
     ...features.map((f, i) => `${cast(quoteIdent(f.name), f.type)} AS ${quoteIdent(`__larder_f${i}`)}`),
   ];
-  const stringKeys = keys.filter((k) => k.type === 'VARCHAR').map((k) => k.name);
-  const relation = sourceRelation(source, projectDir, source.type === 'file' && source.format === 'csv' ? stringKeys : []);
+  const relation = pullRelation(request, projectDir);
   const ev = quoteIdent(EVENT);
   const cr = quoteIdent(CREATED);
-  const end = instant(request.end);
   const where = [
     ...keys.map((k) => `${quoteIdent(k.name)} IS NOT NULL`),
     `${ev} IS NOT NULL`,
-    `${ev} <= ${end}`,
-    ...(created === undefined ? [] : [`${cr} IS NOT NULL`, `${cr} <= ${end}`]),
+    `${ev} <= ${event.instant(request.end)}`,
+    ...(made === undefined ? [] : [`${cr} IS NOT NULL`, `${cr} <= ${made.instant(request.end)}`]),
   ];
   if (request.start !== null) {
-    const from = `${ev} >= ${instant(request.start)}`;
-    where.push(created !== undefined && request.createdAfter !== undefined ? `(${from} OR ${cr} > ${instant(request.createdAfter)})` : from);
+    const from = `${ev} >= ${event.instant(request.start)}`;
+    where.push(made !== undefined && request.createdAfter !== undefined ? `(${from} OR ${cr} > ${made.instant(request.createdAfter)})` : from);
+  }
+  const inner = `SELECT ${projected.join(',\n       ')}\nFROM ${relation}`;
+  return { sql: `SELECT *\nFROM (\n${indent(inner, 2)}\n)\nWHERE ${where.join('\n  AND ')}`, keys, features, created: created !== undefined };
+}
+
+/**
+ * The pull query (grouped, or the candidates with `request.candidates`); also used to count its
+ * rows. `times` (from {@link timeTypesOf}) spares casts of time columns; the rows are the same.
+ */
+export function pullSql(request: PullRequest, projectDir: string, times: TimeTypes = {}): string {
+  if (request.view.aggregations !== undefined) return aggregatePullSql(request, projectDir);
+  const { view } = request;
+  const { sql, keys, features, created } = candidates(request, projectDir, times);
+  const ev = quoteIdent(EVENT);
+  const cr = quoteIdent(CREATED);
+  const range = `${request.start === null ? '' : 'start <= '}event_ts <= end${created ? ' and created_ts <= end' : ''}`;
+  if (request.candidates === true) {
+    const out = [
+      ...keys.map((k) => quoteIdent(k.name)),
+      `epoch_ms(${ev}) AS ${quoteIdent(EVENT_MS)}`,
+      ...(created ? [`epoch_ms(${cr}) AS ${quoteIdent(CREATED_MS)}`] : []),
+      ...features.map((f, i) => `${quoteIdent(`__larder_f${i}`)} AS ${quoteIdent(f.name)}`),
+    ];
+    return `-- Larder materialization pull, candidates: every row of source ${view.source.name} for ${view.name}\n` +
+      `-- with ${range}, not grouped (last-write-wins online keeps the latest per entity).\n` +
+      `SELECT ${out.join(',\n       ')}\nFROM (\n${indent(sql, 2)}\n)`;
   }
   const packed = [
     ...features.map((_, i) => `${quoteIdent(`f${i}`)} := ${quoteIdent(`__larder_f${i}`)}`),
     `"e" := ${ev}`,
-    ...(created === undefined ? [] : [`"c" := ${cr}`]),
+    ...(created ? [`"c" := ${cr}`] : []),
   ];
-  const order = created === undefined ? ev : `(${ev}, ${cr})`;
+  const order = created ? `(${ev}, ${cr})` : ev;
   const keyList = keys.map((k) => quoteIdent(k.name)).join(', ');
   const best = quoteIdent(BEST);
   const out = [
     ...keys.map((k) => quoteIdent(k.name)),
     `epoch_ms(struct_extract(${best}, 'e')) AS ${quoteIdent(EVENT_MS)}`,
-    ...(created === undefined ? [] : [`epoch_ms(struct_extract(${best}, 'c')) AS ${quoteIdent(CREATED_MS)}`]),
+    ...(created ? [`epoch_ms(struct_extract(${best}, 'c')) AS ${quoteIdent(CREATED_MS)}`] : []),
     ...features.map((f, i) => `struct_extract(${best}, ${sqlLiteral(`f${i}`)}) AS ${quoteIdent(f.name)}`),
   ];
-  const inner = `SELECT ${projected.join(',\n       ')}\nFROM ${relation}`;
-  return `-- Larder materialization pull: per entity of ${view.name}, the latest row of source ${source.name}\n` +
-    `-- with ${request.start === null ? '' : 'start <= '}event_ts <= end${created === undefined ? '' : ' and created_ts <= end'}` +
-    ` (the point-in-time pick at T = end).\n` +
+  return `-- Larder materialization pull: per entity of ${view.name}, the latest row of source ${view.source.name}\n` +
+    `-- with ${range} (the point-in-time pick at T = end).\n` +
     `SELECT ${out.join(',\n       ')}\nFROM (\n` +
     `  SELECT ${keyList}, arg_max(struct_pack(${packed.join(', ')}), ${order}) AS ${best}\n` +
-    `  FROM (\n${indent(inner, 4)}\n  )\n  WHERE ${where.join('\n    AND ')}\n  GROUP BY ${keyList}\n)`;
+    `  FROM (\n${indent(sql, 4)}\n  )\n  GROUP BY ${keyList}\n)`;
 }
 
-/** How many entities the pull would yield (for progress and ETA). */
+/** How many rows the pull would yield: entities, or candidate rows with `request.candidates` (for progress and ETA). */
 export async function countLatest(session: Session, request: PullRequest, projectDir: string): Promise<number> {
-  const rows = await session.rows(`SELECT count(*) AS n FROM (\n${pullSql(request, projectDir)}\n)`);
+  const rows = await session.rows(`SELECT count(*) AS n FROM (\n${pullSql(request, projectDir, await timeTypesOf(session, request, projectDir))}\n)`);
   return Number(rows[0]?.['n'] ?? 0);
 }
 
@@ -178,10 +246,11 @@ class GatheredColumn {
 
 /** Streams the pull in batches of about `batchRows`; the session must stay open while iterating. */
 export async function* pullLatest(session: Session, request: PullRequest, projectDir: string): AsyncGenerator<PulledBatch> {
-  const sql = pullSql(request, projectDir);
+  const sql = pullSql(request, projectDir, await timeTypesOf(session, request, projectDir));
   const { keys, features } = columnsOf(request);
   const created = request.view.source.createdTimestamp !== undefined;
   const batchRows = Math.max(1, request.batchRows ?? 50_000);
+  let limit = Math.max(1, request.firstBatchRows ?? batchRows);
   let result: DuckDBResult;
   try {
     result = await session.stream(sql);
@@ -205,6 +274,7 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
       features: taken.slice(offsets.features, offsets.features + features.length),
     };
     length = 0;
+    limit = batchRows;
     return out;
   };
   // The next chunk is always being fetched (on DuckDB's thread) while this one is gathered and
@@ -212,6 +282,7 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
   // can close.
   const fetch = (): Promise<DuckDBDataChunk | null | { failed: unknown }> => result.fetchChunk().catch((error: unknown) => ({ failed: error }));
   let next = fetch();
+  let finished = false;
   try {
     for (;;) {
       session.checkAborted('materialization pull');
@@ -221,10 +292,15 @@ export async function* pullLatest(session: Session, request: PullRequest, projec
       next = fetch();
       for (let c = 0; c < columns.length; c++) (columns[c] as GatheredColumn).add(chunk.getColumnVector(c));
       length += chunk.rowCount;
-      if (length >= batchRows) yield flush();
+      if (length >= limit) yield flush();
     }
     if (length > 0) yield flush();
+    finished = true;
   } finally {
+    // A consumer that stops early leaves DuckDB's streaming query parked on its worker threads,
+    // which then sit out the next query (a grouped pull ran on one core of two); interrupting
+    // ends it.
+    if (!finished) session.connection.interrupt();
     await next;
   }
 }

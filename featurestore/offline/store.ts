@@ -73,8 +73,16 @@ export interface PullRequest {
    * (late arrivals). Ignored for sources without a createdTimestamp.
    */
   readonly createdAfter?: Date;
+  /**
+   * Every candidate row of the pick (same filter: keys, event and created time not null, in range),
+   * not one per entity: for a consumer that keeps the latest itself (last-write-wins online),
+   * spared DuckDB's per-entity aggregation. Ignored by aggregation views.
+   */
+  readonly candidates?: boolean;
   /** Rows per yielded batch (default 50 000; DuckDB's 2048-row chunks are gathered up to it). */
   readonly batchRows?: number;
+  /** Rows in the first batch (default `batchRows`): a consumer that decides from the first rows how to go on gets them sooner. */
+  readonly firstBatchRows?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -119,11 +127,11 @@ export interface OfflineStore {
   contentHashOf(parquetPath: string): Promise<{ rows: number; contentHash: string }>;
   /**
    * Materialization's pull (pull.ts): per entity, the latest row of a view with
-   * `start <= event_ts <= end` (and `created_ts <= end`), streamed in batches; the session is
-   * closed when iteration ends or stops early.
+   * `start <= event_ts <= end` (and `created_ts <= end`) — or with `candidates`, every row that
+   * qualifies — streamed in batches; the session is closed when iteration ends or stops early.
    */
   pullLatest(request: PullRequest): AsyncIterable<PulledBatch>;
-  /** How many rows `pullLatest` would yield (one per entity), for progress. */
+  /** How many rows `pullLatest` would yield (one per entity, or the candidates), for progress. */
   countLatest(request: PullRequest): Promise<number>;
   close(): Promise<void>;
 }
