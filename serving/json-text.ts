@@ -1,10 +1,10 @@
 /**
  * @module serving/json-text
- * JSON text of response parts, written directly: exactly what `JSON.stringify` writes, for the
- * hot paths (the `/v1/features` and `/v1/predict` bodies, prediction log lines) where the generic
- * serializers cost more per request than the feature read. A prediction's feature values and
- * statuses are written once and remembered by object: the prediction log and the HTTP body both
- * need their text, and the objects are not changed once a prediction is assembled.
+ * JSON text of response parts for the hot paths (the `/v1/features` and `/v1/predict` bodies,
+ * prediction log lines), exactly what `JSON.stringify` writes, where the generic serializers
+ * cost more per request than the feature read. A prediction's feature values and statuses are
+ * written once and remembered by object: the prediction log and the HTTP body both need their
+ * text, and the objects are not changed once a prediction is assembled.
  */
 
 /** A string as a JSON string literal. Plain text is quoted as is; anything to escape goes through JSON.stringify. */
@@ -40,28 +40,18 @@ export function jsonRecord(names: readonly string[], quoted: readonly string[], 
   return `${out}}`;
 }
 
-/** Quoted names, the last list's kept: the rows of a response share theirs. */
-let lastNames: readonly string[] = [];
-let lastQuoted: readonly string[] = [];
-function quotedNames(names: readonly string[]): readonly string[] {
-  if (names.length !== lastNames.length || names.some((n, i) => n !== lastNames[i])) {
-    lastNames = names;
-    lastQuoted = names.map(quote);
-  }
-  return lastQuoted;
-}
-
 const remembered = new WeakMap<object, string>();
 
 /**
- * A record's JSON text (keys in JSON.stringify's order), remembered for the object when `keep`:
- * the prediction log writes a prediction's features first and the HTTP body reuses the text.
+ * A record's JSON text — `JSON.stringify`, whose fast path for plain objects beat writing it by
+ * hand (8.4 µs against 10–12 µs for a 20-feature row's values and statuses) — remembered for the
+ * object when `keep`: the prediction log writes a prediction's features first and the HTTP body
+ * reuses the text. Records here never hold undefined (which JSON.stringify would leave out).
  */
 export function recordText(values: Readonly<Record<string, unknown>>, keep = false): string {
   const known = remembered.get(values);
   if (known !== undefined) return known;
-  const names = Object.keys(values);
-  const text = jsonRecord(names, quotedNames(names), values);
+  const text = JSON.stringify(values);
   if (keep) remembered.set(values, text);
   return text;
 }
