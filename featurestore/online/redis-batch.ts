@@ -78,14 +78,37 @@ function utf8Length(text: string): number {
   return text.length;
 }
 
-/** The value key `keyPrefix + entityKey + '}'` as a bulk string. */
-function bulkKey(w: ByteWriter, keyPrefix: Buffer, entityKey: string): void {
-  bulkHeader(w, keyPrefix.length + utf8Length(entityKey) + 1);
-  w.bytes(keyPrefix);
-  w.text(entityKey);
-  w.ensure(3);
-  w.buf[w.pos++] = 0x7d; // }
-  crlf(w);
+/**
+ * The value key `keyPrefix + entityKey + '}'` as a bulk string. Keys are taken for ASCII, whose
+ * byte length is their length, and written in one pass; at the first other character the key
+ * is written again the general way (a length pass first cost ~50 ms per 1M keys).
+ */
+function bulkKey(w: ByteWriter, keyPrefix: Buffer, prefixView: DataView, entityKey: string): void {
+  const start = w.pos;
+  const n = entityKey.length;
+  bulkHeader(w, keyPrefix.length + n + 1);
+  copyBytes(w, keyPrefix, prefixView, 0, keyPrefix.length);
+  w.ensure(n + 3);
+  const buf = w.buf;
+  let at = w.pos;
+  for (let i = 0; i < n; i++) {
+    const c = entityKey.charCodeAt(i);
+    if (c >= 0x80) {
+      w.pos = start;
+      bulkHeader(w, keyPrefix.length + utf8Length(entityKey) + 1);
+      w.bytes(keyPrefix);
+      w.text(entityKey);
+      w.ensure(3);
+      at = w.pos;
+      break;
+    }
+    buf[at++] = c;
+  }
+  const out = w.buf;
+  out[at++] = 0x7d; // }
+  out[at++] = 13;
+  out[at++] = 10;
+  w.pos = at;
 }
 
 /**
@@ -128,11 +151,12 @@ export function writeBatchCommand(
   const { start, end } = slice;
   const n = end - start;
   const src = new DataView(encoded.bytes.buffer, encoded.bytes.byteOffset, encoded.bytes.length);
+  const prefixView = new DataView(keyPrefix.buffer, keyPrefix.byteOffset, keyPrefix.length);
   w.pos = 0;
   if (command.kind === 'msetnx') {
     w.ascii(`*${1 + 2 * n}\r\n$6\r\nMSETNX\r\n`);
     for (let i = start; i < end; i++) {
-      bulkKey(w, keyPrefix, entityKeys[i] as string);
+      bulkKey(w, keyPrefix, prefixView, entityKeys[i] as string);
       bulkValue(w, encoded, src, i);
     }
     return w.view();
@@ -140,7 +164,7 @@ export function writeBatchCommand(
   const { sha, flags } = command;
   const expiring = expiresInMs !== null && flags.includes('x');
   w.ascii(`*${4 + n * (expiring ? 3 : 2)}\r\n$7\r\nEVALSHA\r\n$${sha.length}\r\n${sha}\r\n$${String(n).length}\r\n${n}\r\n`);
-  for (let i = start; i < end; i++) bulkKey(w, keyPrefix, entityKeys[i] as string);
+  for (let i = start; i < end; i++) bulkKey(w, keyPrefix, prefixView, entityKeys[i] as string);
   w.ascii(`$${flags.length}\r\n${flags}\r\n`);
   for (let i = start; i < end; i++) bulkValue(w, encoded, src, i);
   if (expiring) {
