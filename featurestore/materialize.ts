@@ -137,9 +137,10 @@ interface Watermark { end: string; version: number }
 
 const IN_FLIGHT = 2;
 /**
- * `auto` pulls candidates until repeated entity keys pass this share of the rows seen. Measured
- * (docs/benchmarks.md, 2026-11-29): at 1M entities × 1 row the grouped pull costs ~2 CPU-s that
- * candidates do not; at 50k × 200 candidates would write 200× the rows.
+ * `auto` pulls candidates until repeated entity keys pass this share of the rows seen: below it,
+ * writing every candidate costs at most a few percent more writes than one row per entity, while
+ * the grouped pull costs ~1 CPU-s more per 1M rows at 1M entities × 1 row (docs/benchmarks.md,
+ * 2026-11-29); at 50k × 200, candidates would write 200 times the rows.
  */
 export const REPEAT_LIMIT = 0.02;
 /**
