@@ -37,7 +37,7 @@ describe('featuresJson / predictJson', () => {
     const rand = mulberry32(20261129);
     for (let trial = 0; trial < 300; trial++) {
       const names = NAMES.filter(() => rand() < 0.7);
-      const times = [new Date(1_764_000_000_000 + Math.floor(rand() * 1e9)), new Date(1_700_000_000_000), null];
+      const times = [new Date(1_764_000_000_000 + Math.floor(rand() * 1e9)), new Date(1_700_000_000_000), null, new Date(Number.NaN)];
       const rows = Array.from({ length: Math.floor(rand() * 4) }, () => ({
         values: Object.fromEntries(names.map((n) => [n, pick(rand, EDGE_VALUES)])),
         statuses: Object.fromEntries(names.map((n) => [n, pick(rand, STATUSES)])),

@@ -19,7 +19,8 @@ function isoWriter(): (v: unknown) => string {
   return (v) => {
     if (v === last) return lastText;
     last = v;
-    lastText = v instanceof Date ? value(v) : value(v ?? null);
+    // As Date#toJSON: an invalid Date is null.
+    lastText = v instanceof Date ? (Number.isNaN(v.getTime()) ? 'null' : `"${v.toISOString()}"`) : value(v ?? null);
     return lastText;
   };
 }
