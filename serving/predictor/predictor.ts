@@ -94,7 +94,8 @@ export function createPredictor(store: FeatureStore, options: PredictorOptions =
     }
   };
 
-  // Batched models also merge their requests' online reads (one read per group, see read-coalescer).
+  // Concurrent online reads of the same features go out as one (read-coalescer): predictions of
+  // batched models, and feature reads without their own signal, clock or bound.
   const coalescer = new ReadCoalescer((shape, entities) => readOnline({ ...shape, entities }), options.batching?.maxBatchSize ?? 256);
   const coalesces = new Map<string, boolean>();
   const coalescesFor = (model: string): boolean => {
