@@ -8,12 +8,9 @@ import { FEATURE_STATUSES, type FeatureStatus, type OnlineFeatureRow } from '../
 import type { Prediction } from '../types.ts';
 
 /** A status's index in FEATURE_STATUSES (the layout of per-feature counts). */
-const STATUS_INDEX: Readonly<Record<FeatureStatus, number>> = {
-  PRESENT: 0, NULL_VALUE: 1, NOT_FOUND: 2, OUTSIDE_MAX_AGE: 3, DEFAULTED: 4,
-};
-for (const [i, status] of FEATURE_STATUSES.entries()) if (STATUS_INDEX[status] !== i) throw new Error(`STATUS_INDEX is out of step at ${status}`);
-/** Indexes below this are statuses that leave a prediction not degraded: a stored value, or a stored null. */
-const FIRST_DEGRADED = 2;
+const STATUS_INDEX = Object.fromEntries(FEATURE_STATUSES.map((status, i) => [status, i])) as Readonly<Record<FeatureStatus, number>>;
+/** Statuses that leave a prediction not degraded: a stored value, or a stored null. */
+const NOT_DEGRADED = new Uint8Array(FEATURE_STATUSES.map((status) => (status === 'PRESENT' || status === 'NULL_VALUE' ? 1 : 0)));
 
 /** Throws a 400 `LARDER_E_INVALID_REQUEST`. */
 export function invalid(reason: string): never {
@@ -99,7 +96,7 @@ export function assemblePredictions(
         statuses[name] = status;
       }
       const s = STATUS_INDEX[status];
-      if (s >= FIRST_DEGRADED) degraded = true;
+      if (NOT_DEGRADED[s] === 0) degraded = true;
       counts[f * width + s]!++;
     }
     if (degraded) degradedRows++;
